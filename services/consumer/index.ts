@@ -1,0 +1,32 @@
+// The consumer service: Kafka -> decode -> normalize -> batch -> ClickHouse, offsets committed after each INSERT.
+import type { Kafka } from 'kafkajs';
+import type { SpanSink } from '../shared/clickhouse/span-sink.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
+import type { Registry } from '../shared/metrics.js';
+import { KafkaSource } from './kafka-source.js';
+import { PartitionBatches } from './partition-batches.js';
+
+export interface ConsumerService {
+  ready(): boolean;
+  /** Stops intake, flushes and commits what was read, leaves the group. */
+  stop(): Promise<void>;
+}
+
+export async function startConsumer(config: Config, kafka: Kafka, sink: SpanSink, registry: Registry, log: Logger): Promise<ConsumerService> {
+  let source: KafkaSource | undefined;
+  const batches = new PartitionBatches({
+    topic: config.kafka.topic,
+    maxRows: config.batch.maxRows,
+    maxDelayMs: config.batch.maxDelayMs,
+    sink,
+    commit: (partition, next) => source!.commit(partition, next),
+    registry,
+    log,
+    isRunning: () => source?.isRunning() ?? false,
+  });
+  source = new KafkaSource(kafka, config.kafka, config.tenancy, batches, registry, log);
+  await source.start();
+  log.info('consumer running', { topic: config.kafka.topic, group: config.kafka.groupId, encoding: config.kafka.encoding, batch_rows: config.batch.maxRows, batch_ms: config.batch.maxDelayMs });
+  return { ready: () => source!.ready(), stop: () => source!.stop() };
+}

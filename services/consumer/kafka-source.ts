@@ -1,0 +1,147 @@
+// Kafka stage: a kafkajs consumer group over the spans topic. Offsets are committed by the batch
+// stage after the INSERT, never by kafkajs (autoCommit off: research/kafka.md, kafkajs #1729).
+// Messages that cannot be decoded go to the dead-letter topic with the reason in headers.
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Config } from '../shared/config.js';
+import { ensureTopic } from '../shared/kafka.js';
+import type { Logger } from '../shared/log.js';
+import type { Registry } from '../shared/metrics.js';
+import { type SpanRow, spanRows } from '../shared/normalize.js';
+import { decodeMessage } from './decode.js';
+import type { PartitionBatches } from './partition-batches.js';
+
+const HEARTBEAT_EVERY_MS = 3000;
+
+export function deadLetterTopic(topic: string): string {
+  return `${topic}-dlq`;
+}
+
+export class KafkaSource {
+  private readonly consumer: Consumer;
+  private readonly dlq: Producer;
+  private running = false;
+  private joined = false;
+  private activeHandlers = 0;
+  private readonly handlersIdle: Array<() => void> = [];
+  private readonly consumedMessages;
+  private readonly deadLettered;
+  private readonly lag;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly cfg: Config['kafka'],
+    private readonly tenancy: Config['tenancy'],
+    private readonly batches: PartitionBatches,
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
+    this.consumer = kafka.consumer({ groupId: cfg.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
+    this.dlq = kafka.producer({ allowAutoTopicCreation: false });
+    this.consumedMessages = registry.counter('tracehouse_consumer_messages_total', 'Kafka messages consumed.');
+    this.deadLettered = registry.counter('tracehouse_consumer_dead_letter_total', 'Messages sent to the dead-letter topic.');
+    this.lag = registry.gauge('tracehouse_consumer_lag_messages', 'High watermark minus the next offset to read, per partition.');
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.joined = true;
+      this.batches.discardUncommitted();
+      this.log.info('joined consumer group', { group: cfg.groupId, assignment: e.payload.memberAssignment });
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => this.log.error('consumer crashed', { err: e.payload.error, restart: e.payload.restart }));
+  }
+
+  ready(): boolean {
+    return this.running && this.joined;
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  commit(partition: number, nextOffset: string): Promise<void> {
+    return this.consumer.commitOffsets([{ topic: this.cfg.topic, partition, offset: nextOffset }]);
+  }
+
+  async start(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopic(admin, this.cfg.topic, this.cfg.partitions, this.log);
+      await ensureTopic(admin, deadLetterTopic(this.cfg.topic), 1, this.log);
+    } finally {
+      await admin.disconnect();
+    }
+    await this.dlq.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.cfg.partitions,
+      eachBatch: (payload) => this.track(() => this.handleBatch(payload)),
+    });
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const partition = batch.partition;
+    for (const message of batch.messages) {
+      if (!this.running || !isRunning() || isStale()) return;
+      let rows: SpanRow[];
+      try {
+        rows = spanRows(decodeMessage(this.cfg.encoding, message.value).data, this.tenancy);
+      } catch (err) {
+        await this.deadLetter(partition, message.offset, message.key, message.value, (err as Error).message);
+        rows = [];
+      }
+      const added = this.batches.add(partition, { offset: message.offset, rows });
+      this.consumedMessages.inc();
+      // Marks the message as fetched, not committed (autoCommit is off): the next fetch continues after it.
+      resolveOffset(message.offset);
+      // Bound memory: wait until this partition's rows are inserted before reading more.
+      if (this.batches.overloaded(partition)) await this.waitWithHeartbeat(added, heartbeat);
+    }
+    this.lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
+    await heartbeat();
+  }
+
+  /** kafkajs has no background heartbeat: keep the membership alive while an INSERT is slow. */
+  private async waitWithHeartbeat(p: Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+    try {
+      await p.catch(() => undefined);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private async deadLetter(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string): Promise<void> {
+    this.log.error('undecodable message sent to dead-letter topic', { partition, offset, reason });
+    await this.dlq.send({
+      topic: deadLetterTopic(this.cfg.topic),
+      acks: -1,
+      messages: [{ key, value, headers: { 'x-tracehouse-error': reason, 'x-source-topic': this.cfg.topic, 'x-source-partition': String(partition), 'x-source-offset': offset } }],
+    });
+    this.deadLettered.inc();
+  }
+
+  private async track(fn: () => Promise<void>): Promise<void> {
+    this.activeHandlers++;
+    try {
+      await fn();
+    } finally {
+      if (--this.activeHandlers === 0) this.handlersIdle.splice(0).forEach((resolve) => resolve());
+    }
+  }
+
+  /** Stop intake, let running batch handlers return, flush and commit what was read, then leave the group. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.activeHandlers > 0) await new Promise<void>((resolve) => this.handlersIdle.push(resolve));
+    try {
+      await this.batches.flushAll();
+    } finally {
+      await this.consumer.disconnect();
+      await this.dlq.disconnect();
+    }
+  }
+}

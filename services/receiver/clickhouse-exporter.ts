@@ -1,0 +1,31 @@
+// Direct stage for the embedded default (no Kafka configured): spans are mapped to rows, batched,
+// and the request is answered only after the INSERT holding its rows has committed.
+import type { Batcher } from '../shared/batcher.js';
+import type { TracesData } from '../shared/otlp/model.js';
+import { type SpanRow, type TenancyDefaults, spanRows } from '../shared/normalize.js';
+import { ExportUnavailableError, type TracesExporter } from './exporter.js';
+
+export class ClickHouseDirectExporter implements TracesExporter {
+  readonly name = 'clickhouse';
+
+  constructor(
+    private readonly batcher: Batcher<SpanRow>,
+    private readonly tenancy: TenancyDefaults,
+  ) {}
+
+  ready(): boolean {
+    return true;
+  }
+
+  async export(data: TracesData): Promise<void> {
+    try {
+      await this.batcher.add(spanRows(data, this.tenancy));
+    } catch (err) {
+      throw new ExportUnavailableError(`clickhouse insert failed: ${(err as Error).message}`, 2);
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await this.batcher.close();
+  }
+}

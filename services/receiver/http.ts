@@ -1,0 +1,142 @@
+// HTTP stage: OTLP/HTTP POST /v1/traces (opentelemetry-proto docs/specification.md).
+// 200 only after the exporter made the spans durable; 400 bad data, 413 too large, 415 unsupported
+// media, 503 + Retry-After when downstream is unavailable or the in-flight budget is spent.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
+import type { Registry } from '../shared/metrics.js';
+import { OtlpDecodeError } from '../shared/otlp/model.js';
+import { CONTENT_TYPE, RpcCode, exportResponse, statusBody, type OtlpEncoding } from '../shared/otlp/response.js';
+import { RequestError, decodeBody, decompress, encodingOf } from './decode.js';
+import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
+import { stampTenancy } from './process.js';
+
+export const TRACES_PATH = '/v1/traces';
+
+export interface OtlpHttpReceiver {
+  readonly port: number;
+  /** Stops taking requests and waits for those in flight to be answered. */
+  close(): Promise<void>;
+}
+
+export async function startOtlpHttpReceiver(opts: {
+  config: Config;
+  exporter: TracesExporter;
+  registry: Registry;
+  log: Logger;
+}): Promise<OtlpHttpReceiver> {
+  const { config, exporter, registry, log } = opts;
+  const maxBody = config.otlp.maxBodyBytes;
+  // Bodies being decoded or exported; past the budget new requests get 503 instead of growing memory.
+  const maxInflightBytes = Math.max(maxBody * 4, 64 * 1024 * 1024);
+  let inflightBytes = 0;
+  const requests = registry.counter('tracehouse_receiver_requests_total', 'OTLP export requests by HTTP status.');
+  const acceptedSpans = registry.counter('tracehouse_receiver_accepted_spans_total', 'Spans acknowledged to clients.');
+  const rejectedSpans = registry.counter('tracehouse_receiver_rejected_spans_total', 'Spans not accepted, by reason.');
+  const receivedBytes = registry.counter('tracehouse_receiver_received_bytes_total', 'Request bytes received (as sent), by encoding.');
+  const exportSeconds = registry.histogram('tracehouse_receiver_export_seconds', 'Time from decoded request to durable export.');
+  const inflight = registry.gauge('tracehouse_receiver_inflight_bytes', 'Decoded request bytes awaiting export.');
+
+  const reply = (res: ServerResponse, encoding: OtlpEncoding, status: number, body: Uint8Array, headers: Record<string, string> = {}): void => {
+    requests.inc({ code: String(status) });
+    res.writeHead(status, { 'content-type': CONTENT_TYPE[encoding], 'content-length': body.length, ...headers });
+    res.end(body);
+  };
+  const fail = (res: ServerResponse, encoding: OtlpEncoding, status: number, code: number, message: string, headers?: Record<string, string>): void => {
+    log.warn('otlp request refused', { status, reason: message });
+    reply(res, encoding, status, statusBody(encoding, code, message), headers);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const encoding = encodingOf(req.headers['content-type']);
+    const answerAs = encoding ?? 'json';
+    try {
+      if ((req.url ?? '').split('?')[0] !== TRACES_PATH) throw new RequestError(404, `no route for ${req.url}; OTLP traces go to ${TRACES_PATH}`);
+      if (req.method !== 'POST') throw new RequestError(405, 'OTLP export requires POST');
+      if (encoding === null) throw new RequestError(415, `unsupported Content-Type "${req.headers['content-type'] ?? ''}" (application/x-protobuf or application/json)`);
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > maxBody) throw new RequestError(413, `body of ${declared} bytes exceeds ${maxBody}`);
+      if (inflightBytes + Math.max(declared, 1) > maxInflightBytes) {
+        rejectedSpans.inc({ reason: 'backpressure' });
+        return fail(res, answerAs, 503, RpcCode.UNAVAILABLE, 'receiver is at its in-flight limit; retry later', { 'retry-after': '1' });
+      }
+      const raw = await readBody(req, maxBody);
+      receivedBytes.inc({ encoding }, raw.length);
+      const body = await decompress(raw, req.headers['content-encoding'], maxBody);
+      inflightBytes += body.length;
+      inflight.set({}, inflightBytes);
+      try {
+        const decoded = decodeBody(encoding, body);
+        if (decoded.rejectedSpans > 0) {
+          rejectedSpans.inc({ reason: 'invalid' }, decoded.rejectedSpans);
+          log.warn('spans rejected', { rejected: decoded.rejectedSpans, reason: decoded.rejectionReason });
+        }
+        if (decoded.spanCount > 0) {
+          stampTenancy(decoded.data, config.tenancy);
+          const started = performance.now();
+          await exporter.export(decoded.data, decoded.spanCount);
+          exportSeconds.observe({}, (performance.now() - started) / 1000);
+          acceptedSpans.inc({}, decoded.spanCount);
+        }
+        reply(res, encoding, 200, exportResponse(encoding, decoded.rejectedSpans, decoded.rejectionReason));
+      } finally {
+        inflightBytes -= body.length;
+        inflight.set({}, inflightBytes);
+      }
+    } catch (err) {
+      if (err instanceof RequestError) {
+        if (err.status === 413) rejectedSpans.inc({ reason: 'too_large' });
+        const code = err.status === 413 ? RpcCode.RESOURCE_EXHAUSTED : RpcCode.INVALID_ARGUMENT;
+        fail(res, answerAs, err.status, code, err.message, err.status === 413 ? { connection: 'close' } : {});
+      } else if (err instanceof OtlpDecodeError) {
+        rejectedSpans.inc({ reason: 'undecodable' });
+        fail(res, answerAs, 400, RpcCode.INVALID_ARGUMENT, `cannot decode OTLP ${encoding}: ${err.message}`);
+      } else if (err instanceof ExportUnavailableError) {
+        rejectedSpans.inc({ reason: 'unavailable' });
+        fail(res, answerAs, 503, RpcCode.UNAVAILABLE, err.message, { 'retry-after': String(err.retryAfterSeconds) });
+      } else if (err instanceof ExportTooLargeError) {
+        rejectedSpans.inc({ reason: 'too_large' });
+        fail(res, answerAs, 413, RpcCode.RESOURCE_EXHAUSTED, err.message);
+      } else {
+        log.error('otlp request failed', { err });
+        fail(res, answerAs, 500, RpcCode.INTERNAL, 'internal error');
+      }
+    }
+  }
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.otlp.port, config.otlp.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/** Reads the body, failing with 413 as soon as it passes maxBytes rather than buffering it all. */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new RequestError(413, `body exceeds ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

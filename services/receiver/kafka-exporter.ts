@@ -1,0 +1,115 @@
+// Kafka stage: OTLP protobuf (TracesData) to the spans topic with acks=all. Layout matches the
+// OTel Collector kafka exporter with partition_traces_by_id: one message per trace, key = hex trace id.
+import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Config } from '../shared/config.js';
+import { ensureTopic } from '../shared/kafka.js';
+import type { Logger } from '../shared/log.js';
+import type { Registry } from '../shared/metrics.js';
+import { type TracesData, countSpans } from '../shared/otlp/model.js';
+import { encodeTracesProtobuf } from '../shared/otlp/protobuf.js';
+import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
+import { splitByTrace } from './process.js';
+
+/** Collector kafka exporter default producer.max_message_bytes. */
+export const MAX_MESSAGE_BYTES = 1_000_000;
+
+export class KafkaExporter implements TracesExporter {
+  readonly name = 'kafka';
+  private readonly producer: Producer;
+  private connected = false;
+  private readonly produceSeconds;
+  private readonly messagesProduced;
+  private readonly produceFailures;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly cfg: Config['kafka'],
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
+    // Writes are retried a few times inside kafkajs; past the deadline the client gets a 503 and retries itself.
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
+    this.produceSeconds = registry.histogram('tracehouse_kafka_produce_seconds', 'Latency of one acknowledged produce (acks=all).');
+    this.messagesProduced = registry.counter('tracehouse_kafka_messages_produced_total', 'Messages acknowledged by Kafka.');
+    this.produceFailures = registry.counter('tracehouse_kafka_produce_failures_total', 'Produce calls that failed or timed out.');
+  }
+
+  async start(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopic(admin, this.cfg.topic, this.cfg.partitions, this.log);
+    } finally {
+      await admin.disconnect();
+    }
+    await this.producer.connect();
+  }
+
+  ready(): boolean {
+    return this.connected;
+  }
+
+  async export(data: TracesData): Promise<void> {
+    const messages = this.toMessages(data);
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ExportUnavailableError(`kafka produce timed out after ${this.cfg.produceTimeoutMs} ms`)), this.cfg.produceTimeoutMs);
+    });
+    try {
+      await Promise.race([
+        this.producer.send({ topic: this.cfg.topic, acks: -1, timeout: this.cfg.produceTimeoutMs, compression: CompressionTypes.None, messages }),
+        deadline,
+      ]);
+    } catch (err) {
+      this.produceFailures.inc();
+      if ((err as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw new ExportTooLargeError('a span is larger than the Kafka message limit');
+      if (err instanceof ExportUnavailableError) throw err;
+      throw new ExportUnavailableError(`kafka produce failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.produceSeconds.observe({}, (performance.now() - started) / 1000);
+    this.messagesProduced.inc({}, messages.length);
+  }
+
+  /** One message per trace; a trace too large for one message is split by spans, keeping its key. */
+  private toMessages(data: TracesData): Message[] {
+    if (!this.cfg.partitionTracesById) return this.encodeFitting(null, data);
+    const messages: Message[] = [];
+    for (const [traceId, trace] of splitByTrace(data)) messages.push(...this.encodeFitting(traceId, trace));
+    return messages;
+  }
+
+  private encodeFitting(key: string | null, data: TracesData): Message[] {
+    const bytes = encodeTracesProtobuf(data);
+    const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (value.length <= MAX_MESSAGE_BYTES || countSpans(data) <= 1) return [{ key, value }];
+    const [a, b] = halve(data);
+    return [...this.encodeFitting(key, a), ...this.encodeFitting(key, b)];
+  }
+
+  async shutdown(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+/** Splits the spans of a TracesData into two halves of (nearly) equal count. */
+function halve(data: TracesData): [TracesData, TracesData] {
+  const half = Math.floor(countSpans(data) / 2);
+  const first: TracesData = { resourceSpans: [] };
+  const second: TracesData = { resourceSpans: [] };
+  let seen = 0;
+  for (const rs of data.resourceSpans) {
+    for (const ss of rs.scopeSpans) {
+      const cut = Math.max(0, Math.min(ss.spans.length, half - seen));
+      seen += ss.spans.length;
+      for (const [target, spans] of [[first, ss.spans.slice(0, cut)], [second, ss.spans.slice(cut)]] as const) {
+        if (spans.length > 0) target.resourceSpans.push({ resource: rs.resource, schemaUrl: rs.schemaUrl, scopeSpans: [{ ...ss, spans }] });
+      }
+    }
+  }
+  return [first, second];
+}

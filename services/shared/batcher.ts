@@ -1,0 +1,113 @@
+// Size-or-time batcher: items accumulate until their weight reaches maxWeight or the oldest has
+// waited maxDelayMs, whichever comes first; then one flush runs. Flushes never overlap, so a caller
+// that commits after each flush (Kafka offsets) commits in order. add() resolves once the flush
+// holding those items has succeeded and rejects if it failed: callers ack only then.
+
+export interface BatcherOptions<T> {
+  maxWeight: number;
+  maxDelayMs: number;
+  weight: (item: T) => number;
+  flush: (items: T[]) => Promise<void>;
+}
+
+interface PendingBatch<T> {
+  items: T[];
+  weight: number;
+  openedAt: number;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class Batcher<T> {
+  private pending: PendingBatch<T> | null = null;
+  private inFlight: Promise<void> | null = null;
+  private inFlightWeight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: BatcherOptions<T>) {}
+
+  /** Weight buffered or being flushed: what a caller limits to bound memory. */
+  get backlog(): number {
+    return (this.pending?.weight ?? 0) + this.inFlightWeight;
+  }
+
+  add(items: T[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('batcher is closed'));
+    const batch = (this.pending ??= this.open());
+    for (const item of items) {
+      batch.items.push(item);
+      batch.weight += this.opts.weight(item);
+    }
+    if (batch.weight >= this.opts.maxWeight) this.kick();
+    else this.arm();
+    return batch.done;
+  }
+
+  /** Flushes whatever is buffered now and waits for it and any flush in progress. */
+  async flush(): Promise<void> {
+    while (this.pending !== null || this.inFlight !== null) {
+      if (this.inFlight !== null) await this.inFlight;
+      else this.kick(true);
+    }
+  }
+
+  /** Drops the buffered batch (its add() promises reject): used when the data will be read again. */
+  discardPending(reason: Error): void {
+    const batch = this.pending;
+    this.pending = null;
+    this.disarm();
+    batch?.reject(reason);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    this.disarm();
+  }
+
+  private open(): PendingBatch<T> {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A caller that does not await add() must not turn a failed flush into an unhandled rejection.
+    done.catch(() => undefined);
+    return { items: [], weight: 0, openedAt: Date.now(), done, resolve, reject };
+  }
+
+  private arm(): void {
+    if (this.timer !== null || this.pending === null) return;
+    const wait = Math.max(0, this.pending.openedAt + this.opts.maxDelayMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.kick(true);
+    }, wait);
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Starts a flush of the pending batch when it is due and none is running. */
+  private kick(force = false): void {
+    const batch = this.pending;
+    if (this.inFlight !== null || batch === null) return;
+    if (!force && batch.weight < this.opts.maxWeight && Date.now() - batch.openedAt < this.opts.maxDelayMs) return this.arm();
+    this.pending = null;
+    this.disarm();
+    this.inFlightWeight = batch.weight;
+    this.inFlight = this.opts
+      .flush(batch.items)
+      .then(batch.resolve, batch.reject)
+      .finally(() => {
+        this.inFlight = null;
+        this.inFlightWeight = 0;
+        if (this.pending !== null) this.kick();
+      });
+  }
+}

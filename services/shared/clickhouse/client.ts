@@ -1,0 +1,53 @@
+// One ClickHouse client for the whole process: HTTP to a server when CLICKHOUSE_URL is set,
+// otherwise the embedded engine (chdb) at the data directory, through the same @clickhouse/client API.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import type { Config } from '../config.js';
+
+/**
+ * Every setting any call passes per call gets a client-level default here. chdb applies per-call
+ * settings as session SETs that persist into later calls: a leaked insert_deduplication_token makes
+ * the next, different insert vanish silently (research/clickhouse-embedded-chdb.md).
+ */
+export const BASE_SETTINGS: ClickHouseSettings = {
+  insert_deduplication_token: '',
+  // Synchronous inserts: an acknowledged insert is on disk, and dedup tokens apply (chdb defaults to 1).
+  async_insert: 0,
+  date_time_input_format: 'best_effort',
+  output_format_json_quote_64bit_integers: 1,
+};
+
+export interface ClickHouseHandle {
+  client: ClickHouseClient;
+  /** Where the data lives, for log lines: a URL or the embedded data directory. */
+  location: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+type ConnectionOption = NonNullable<Parameters<typeof createClient>[0]>['connection'];
+
+export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHouseHandle> {
+  if (cfg.url !== '') {
+    const client = createClient({
+      url: cfg.url,
+      username: cfg.username,
+      password: cfg.password,
+      clickhouse_settings: BASE_SETTINGS,
+      compression: { request: false, response: true },
+      request_timeout: 60_000,
+    });
+    return { client, location: cfg.url, embedded: false, close: () => client.close() };
+  }
+  const path = resolve(cfg.dataDir);
+  mkdirSync(path, { recursive: true });
+  // chdb is loaded only on the embedded path: production images need not carry the engine.
+  const { createChdbConnection } = await import('chdb/connection');
+  const client = createClient({
+    // @clickhouse/client bundles its own copy of the Connection types, hence the cast.
+    connection: createChdbConnection({ path }) as unknown as ConnectionOption,
+    clickhouse_settings: BASE_SETTINGS,
+  });
+  return { client, location: path, embedded: true, close: () => client.close() };
+}

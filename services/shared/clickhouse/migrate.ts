@@ -1,0 +1,68 @@
+// Numbered, idempotent schema migrations from clickhouse-init.sql. Each `-- migration: NNNN_name`
+// section runs once and is recorded in <database>.schema_migrations; every statement is itself
+// idempotent (IF NOT EXISTS), so a partly applied section is safe to run again.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from '../log.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+  checksum: string;
+}
+
+export interface SchemaParams {
+  database: string;
+  ttlDays: number;
+}
+
+export const INIT_SQL_PATH = join(dirname(fileURLToPath(import.meta.url)), '../../../../clickhouse-init.sql');
+
+/** Splits the init file into numbered migrations, substituting {{database}} and {{ttl_days}}. */
+export function parseMigrations(sql: string, params: SchemaParams): Migration[] {
+  const substituted = sql.replace(/\{\{(\w+)\}\}/g, (m, key: string) => {
+    if (key === 'database') return params.database;
+    if (key === 'ttl_days') return String(params.ttlDays);
+    throw new Error(`clickhouse-init.sql: unknown placeholder ${m}`);
+  });
+  const migrations: Migration[] = [];
+  const header = /^-- migration: (\d{4})_(\w+)\s*$/gm;
+  const marks = [...substituted.matchAll(header)];
+  marks.forEach((m, i) => {
+    const body = substituted.slice(m.index! + m[0].length, i + 1 < marks.length ? marks[i + 1]!.index : substituted.length);
+    const statements = body
+      .split(/;\s*$/m)
+      .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+      .filter((s) => s.length > 0);
+    const version = Number(m[1]);
+    if (migrations.length > 0 && version <= migrations[migrations.length - 1]!.version) {
+      throw new Error(`clickhouse-init.sql: migration ${m[1]} is out of order`);
+    }
+    migrations.push({ version, name: m[2]!, statements, checksum: createHash('sha256').update(statements.join(';\n')).digest('hex').slice(0, 16) });
+  });
+  return migrations;
+}
+
+export async function migrate(client: ClickHouseClient, params: SchemaParams, log: Logger, sql = readFileSync(INIT_SQL_PATH, 'utf8')): Promise<number[]> {
+  const migrations = parseMigrations(sql, params);
+  const db = params.database;
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version`,
+  });
+  const rs = await client.query({ query: `SELECT DISTINCT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
+  const done = new Set((await rs.json<{ version: number | string }>()).map((r) => Number(r.version)));
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    for (const statement of m.statements) await client.command({ query: statement });
+    await client.insert({ table: `${db}.schema_migrations`, format: 'JSONEachRow', values: [{ version: m.version, name: m.name, checksum: m.checksum }] });
+    log.info('migration applied', { version: m.version, name: m.name, statements: m.statements.length });
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,185 @@
+// Configuration: an OpenTelemetry-Collector-style YAML file (receivers / processors / exporters /
+// service.pipelines) resolved into one typed object, then environment overrides on top.
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+export type KafkaEncoding = 'otlp_proto' | 'otlp_json';
+
+export interface PipelineConfig {
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+export interface Config {
+  otlp: { host: string; port: number; maxBodyBytes: number };
+  kafka: {
+    brokers: string[];
+    topic: string;
+    partitions: number;
+    /** Encoding the consumer reads; the receiver always writes otlp_proto. */
+    encoding: KafkaEncoding;
+    groupId: string;
+    clientId: string;
+    produceTimeoutMs: number;
+    /** Messages written per trace with the lowercase hex trace id as key (collector partition_traces_by_id). */
+    partitionTracesById: boolean;
+  };
+  tenancy: { tenant: string; env: string };
+  batch: { maxRows: number; maxDelayMs: number };
+  clickhouse: { url: string; dataDir: string; database: string; username: string; password: string; ttlDays: number };
+  admin: { host: string; port: number };
+  pipelines: Record<string, PipelineConfig>;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Node = Record<string, unknown>;
+
+function node(parent: unknown, ...path: string[]): Node {
+  let cur: unknown = parent;
+  for (const key of path) {
+    cur = typeof cur === 'object' && cur !== null ? (cur as Node)[key] : undefined;
+  }
+  return typeof cur === 'object' && cur !== null && !Array.isArray(cur) ? (cur as Node) : {};
+}
+
+function str(n: Node, key: string, fallback: string): string {
+  const v = n[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${key} must be a string`);
+  return String(v);
+}
+
+function int(n: Node, key: string, fallback: number): number {
+  const v = n[key];
+  if (v === undefined || v === null) return fallback;
+  const parsed = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return parsed;
+}
+
+function strList(n: Node, key: string): string[] {
+  const v = n[key];
+  if (v === undefined || v === null || v === '') return [];
+  if (typeof v === 'string') return splitList(v);
+  if (!Array.isArray(v)) throw new ConfigError(`${key} must be a list`);
+  return v.map(String);
+}
+
+function splitList(s: string): string[] {
+  return s.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+}
+
+/** Collector duration syntax: "500ms", "1s", "2m", "720h"; a bare number is milliseconds. */
+export function parseDurationMs(v: unknown, key: string): number {
+  if (typeof v === 'number' && v >= 0) return v;
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim()) : null;
+  if (!m) throw new ConfigError(`${key} must be a duration like 500ms, 1s, 2m or 720h, got ${JSON.stringify(v)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+function duration(n: Node, key: string, fallbackMs: number): number {
+  return n[key] === undefined ? fallbackMs : parseDurationMs(n[key], key);
+}
+
+export function parseHostPort(endpoint: string, key: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(endpoint);
+  if (!m) throw new ConfigError(`${key} must be host:port, got ${JSON.stringify(endpoint)}`);
+  return { host: m[1] === '' ? '0.0.0.0' : m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+/** Builds the typed config from the parsed YAML document (an empty object gives the laptop defaults). */
+export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env): Config {
+  const http = node(doc, 'receivers', 'otlp', 'protocols', 'http');
+  const kafkaIn = node(doc, 'receivers', 'kafka');
+  const kafkaOut = node(doc, 'exporters', 'kafka');
+  const attrs = node(doc, 'processors', 'attributes');
+  const batch = node(doc, 'processors', 'batch');
+  const ch = node(doc, 'exporters', 'clickhouse');
+  const metrics = node(doc, 'service', 'telemetry', 'metrics');
+
+  const otlp = parseHostPort(env.OTLP_HTTP_ENDPOINT ?? str(http, 'endpoint', '0.0.0.0:4318'), 'receivers.otlp.protocols.http.endpoint');
+  const admin = parseHostPort(env.TRACEHOUSE_ADMIN_ENDPOINT ?? str(metrics, 'address', '127.0.0.1:8888'), 'service.telemetry.metrics.address');
+  const brokersFromFile = strList(kafkaOut, 'brokers').length > 0 ? strList(kafkaOut, 'brokers') : strList(kafkaIn, 'brokers');
+  const encoding = (env.KAFKA_ENCODING ?? str(kafkaIn, 'encoding', 'otlp_proto')) as KafkaEncoding;
+  if (encoding !== 'otlp_proto' && encoding !== 'otlp_json') throw new ConfigError(`receivers.kafka.encoding must be otlp_proto or otlp_json, got ${encoding}`);
+  const exporterEncoding = str(kafkaOut, 'encoding', 'otlp_proto');
+  if (exporterEncoding !== 'otlp_proto') throw new ConfigError('exporters.kafka.encoding: the receiver writes otlp_proto only');
+
+  const config: Config = {
+    otlp: { ...otlp, maxBodyBytes: int(http, 'max_request_body_size', 20 * 1024 * 1024) },
+    kafka: {
+      brokers: env.KAFKA_BROKERS !== undefined ? splitList(env.KAFKA_BROKERS) : brokersFromFile,
+      topic: env.KAFKA_TOPIC ?? str(kafkaOut, 'topic', str(kafkaIn, 'topic', 'otel-spans')),
+      partitions: int(kafkaOut, 'topic_partitions', 6),
+      encoding,
+      groupId: env.KAFKA_GROUP_ID ?? str(kafkaIn, 'group_id', 'tracehouse-consumer'),
+      clientId: str(kafkaOut, 'client_id', 'tracehouse'),
+      produceTimeoutMs: duration(kafkaOut, 'timeout', 10_000),
+      partitionTracesById: kafkaOut.partition_traces_by_id !== false,
+    },
+    tenancy: {
+      tenant: env.TRACEHOUSE_DEFAULT_TENANT ?? str(attrs, 'default_tenant', 'default'),
+      env: env.TRACEHOUSE_DEFAULT_ENV ?? str(attrs, 'default_env', 'unknown'),
+    },
+    batch: {
+      maxRows: env.BATCH_MAX_ROWS !== undefined ? int({ v: env.BATCH_MAX_ROWS }, 'v', 0) : int(batch, 'send_batch_size', 10_000),
+      maxDelayMs: env.BATCH_TIMEOUT !== undefined ? parseDurationMs(env.BATCH_TIMEOUT, 'BATCH_TIMEOUT') : duration(batch, 'timeout', 1000),
+    },
+    clickhouse: {
+      url: env.CLICKHOUSE_URL ?? str(ch, 'endpoint', ''),
+      dataDir: env.TRACEHOUSE_DATA_DIR ?? str(ch, 'data_dir', './data'),
+      database: env.CLICKHOUSE_DATABASE ?? str(ch, 'database', 'telemetry'),
+      username: env.CLICKHOUSE_USER ?? str(ch, 'username', 'default'),
+      password: env.CLICKHOUSE_PASSWORD ?? str(ch, 'password', ''),
+      ttlDays: env.CLICKHOUSE_TTL_DAYS !== undefined ? int({ v: env.CLICKHOUSE_TTL_DAYS }, 'v', 30) : Math.round(duration(ch, 'ttl', 30 * 86_400_000) / 86_400_000),
+    },
+    admin,
+    pipelines: readPipelines(doc),
+  };
+  if (config.batch.maxRows < 1) throw new ConfigError('processors.batch.send_batch_size must be at least 1');
+  if (config.clickhouse.ttlDays < 1) throw new ConfigError('exporters.clickhouse.ttl must be at least one day');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.clickhouse.database)) throw new ConfigError('exporters.clickhouse.database must be a plain identifier');
+  return config;
+}
+
+const DEFAULT_PIPELINES: Record<string, PipelineConfig> = {
+  'traces/ingest': { receivers: ['otlp'], processors: ['attributes'], exporters: ['kafka'] },
+  'traces/store': { receivers: ['kafka'], processors: ['batch'], exporters: ['clickhouse'] },
+};
+
+const KNOWN = { receivers: ['otlp', 'kafka'], processors: ['attributes', 'batch'], exporters: ['kafka', 'clickhouse'] };
+
+function readPipelines(doc: unknown): Record<string, PipelineConfig> {
+  const pipelines = node(doc, 'service', 'pipelines');
+  if (Object.keys(pipelines).length === 0) return DEFAULT_PIPELINES;
+  const out: Record<string, PipelineConfig> = {};
+  for (const [name, raw] of Object.entries(pipelines)) {
+    const p = node(raw);
+    const pipeline: PipelineConfig = { receivers: strList(p, 'receivers'), processors: strList(p, 'processors'), exporters: strList(p, 'exporters') };
+    for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+      for (const id of pipeline[kind]) {
+        if (!KNOWN[kind].includes(id)) throw new ConfigError(`service.pipelines.${name}: unknown ${kind.slice(0, -1)} "${id}" (known: ${KNOWN[kind].join(', ')})`);
+      }
+    }
+    out[name] = pipeline;
+  }
+  return out;
+}
+
+/** Loads TRACEHOUSE_CONFIG, or ./otel-collector.yaml when present, or the built-in defaults. */
+export function loadConfig(path = process.env.TRACEHOUSE_CONFIG, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = path ?? (existsSync('otel-collector.yaml') ? 'otel-collector.yaml' : undefined);
+  if (file === undefined) return resolveConfig({}, env);
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${file}: ${(err as Error).message}`);
+  }
+  return resolveConfig(doc ?? {}, env);
+}

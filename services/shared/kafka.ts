@@ -1,0 +1,29 @@
+// kafkajs wiring shared by the receiver (producer) and the consumer: one client factory whose
+// logs go through our JSON logger, and idempotent topic creation.
+import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import type { Logger } from './log.js';
+
+export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
+  const kafkaLog = log.child('kafkajs');
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...fields } = entry.log;
+      const write = entry.level <= logLevel.ERROR ? kafkaLog.error : kafkaLog.warn;
+      write(String(message), { namespace: entry.namespace, ...fields });
+    },
+  });
+}
+
+/** Creates the topic with `partitions` partitions when it does not exist; an existing topic is left as it is. */
+export async function ensureTopic(admin: Admin, topic: string, partitions: number, log: Logger): Promise<void> {
+  const existing = await admin.listTopics();
+  if (existing.includes(topic)) return;
+  const created = await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  if (created) log.info('kafka topic created', { topic, partitions });
+}

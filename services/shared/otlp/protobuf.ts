@@ -1,0 +1,284 @@
+// OTLP protobuf codec for ExportTraceServiceRequest / TracesData (identical wire format).
+// Field numbers: opentelemetry-proto trace/v1/trace.proto, common/v1/common.proto, resource/v1/resource.proto.
+import {
+  type AnyValue,
+  type DecodedTraces,
+  type InstrumentationScope,
+  type KeyValue,
+  type Resource,
+  type ResourceSpans,
+  type ScopeSpans,
+  type Span,
+  type SpanEvent,
+  type SpanLink,
+  type TracesData,
+  emptyResource,
+  emptyScope,
+  emptySpan,
+  OtlpDecodeError,
+  validateTraces,
+} from './model.js';
+import { ProtoReader, ProtoWriter, WireType } from './wire.js';
+
+/** Nesting cap for AnyValue arrays/kvlists: deeper input is hostile, not telemetry. */
+export const MAX_ANY_VALUE_DEPTH = 32;
+
+export function decodeTracesProtobuf(buf: Uint8Array): DecodedTraces {
+  const r = new ProtoReader(buf);
+  const data: TracesData = { resourceSpans: [] };
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) data.resourceSpans.push(readResourceSpans(r.sub()));
+    else r.skip(wt);
+  }
+  return validateTraces(data);
+}
+
+function readResourceSpans(r: ProtoReader): ResourceSpans {
+  const rs: ResourceSpans = { resource: emptyResource(), scopeSpans: [], schemaUrl: '' };
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) rs.resource = readResource(r.sub());
+    else if (field === 2 && wt === WireType.LEN) rs.scopeSpans.push(readScopeSpans(r.sub()));
+    else if (field === 3 && wt === WireType.LEN) rs.schemaUrl = r.string();
+    else r.skip(wt);
+  }
+  return rs;
+}
+
+function readResource(r: ProtoReader): Resource {
+  const res = emptyResource();
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) res.attributes.push(readKeyValue(r.sub(), 0));
+    else if (field === 2 && wt === WireType.VARINT) res.droppedAttributesCount = r.uint();
+    else r.skip(wt);
+  }
+  return res;
+}
+
+function readScopeSpans(r: ProtoReader): ScopeSpans {
+  const ss: ScopeSpans = { scope: emptyScope(), spans: [], schemaUrl: '' };
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) ss.scope = readScope(r.sub());
+    else if (field === 2 && wt === WireType.LEN) ss.spans.push(readSpan(r.sub()));
+    else if (field === 3 && wt === WireType.LEN) ss.schemaUrl = r.string();
+    else r.skip(wt);
+  }
+  return ss;
+}
+
+function readScope(r: ProtoReader): InstrumentationScope {
+  const scope = emptyScope();
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) scope.name = r.string();
+    else if (field === 2 && wt === WireType.LEN) scope.version = r.string();
+    else if (field === 3 && wt === WireType.LEN) scope.attributes.push(readKeyValue(r.sub(), 0));
+    else if (field === 4 && wt === WireType.VARINT) scope.droppedAttributesCount = r.uint();
+    else r.skip(wt);
+  }
+  return scope;
+}
+
+function readSpan(r: ProtoReader): Span {
+  const s = emptySpan();
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    switch (wt === WireType.LEN ? field : -field) {
+      case 1: s.traceId = r.hex(); break;
+      case 2: s.spanId = r.hex(); break;
+      case 3: s.traceState = r.string(); break;
+      case 4: s.parentSpanId = r.hex(); break;
+      case 5: s.name = r.string(); break;
+      case 9: s.attributes.push(readKeyValue(r.sub(), 0)); break;
+      case 11: s.events.push(readEvent(r.sub())); break;
+      case 13: s.links.push(readLink(r.sub())); break;
+      case 15: s.status = readStatus(r.sub()); break;
+      case -6: s.kind = r.uint(); break;
+      case -7: s.startTimeUnixNano = wt === WireType.I64 ? r.fixed64() : skipWrong(r, wt); break;
+      case -8: s.endTimeUnixNano = wt === WireType.I64 ? r.fixed64() : skipWrong(r, wt); break;
+      case -10: s.droppedAttributesCount = r.uint(); break;
+      case -12: s.droppedEventsCount = r.uint(); break;
+      case -14: s.droppedLinksCount = r.uint(); break;
+      case -16: s.flags = wt === WireType.I32 ? r.fixed32() : Number(skipWrong(r, wt)); break;
+      default: r.skip(wt);
+    }
+  }
+  return s;
+}
+
+function skipWrong(r: ProtoReader, wt: number): bigint {
+  r.skip(wt);
+  return 0n;
+}
+
+function readEvent(r: ProtoReader): SpanEvent {
+  const e: SpanEvent = { timeUnixNano: 0n, name: '', attributes: [], droppedAttributesCount: 0 };
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.I64) e.timeUnixNano = r.fixed64();
+    else if (field === 2 && wt === WireType.LEN) e.name = r.string();
+    else if (field === 3 && wt === WireType.LEN) e.attributes.push(readKeyValue(r.sub(), 0));
+    else if (field === 4 && wt === WireType.VARINT) e.droppedAttributesCount = r.uint();
+    else r.skip(wt);
+  }
+  return e;
+}
+
+function readLink(r: ProtoReader): SpanLink {
+  const l: SpanLink = { traceId: '', spanId: '', traceState: '', attributes: [], droppedAttributesCount: 0, flags: 0 };
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) l.traceId = r.hex();
+    else if (field === 2 && wt === WireType.LEN) l.spanId = r.hex();
+    else if (field === 3 && wt === WireType.LEN) l.traceState = r.string();
+    else if (field === 4 && wt === WireType.LEN) l.attributes.push(readKeyValue(r.sub(), 0));
+    else if (field === 5 && wt === WireType.VARINT) l.droppedAttributesCount = r.uint();
+    else if (field === 6 && wt === WireType.I32) l.flags = r.fixed32();
+    else r.skip(wt);
+  }
+  return l;
+}
+
+function readStatus(r: ProtoReader): { code: number; message: string } {
+  const st = { code: 0, message: '' };
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 2 && wt === WireType.LEN) st.message = r.string();
+    else if (field === 3 && wt === WireType.VARINT) st.code = r.uint();
+    else r.skip(wt);
+  }
+  return st;
+}
+
+function readKeyValue(r: ProtoReader, depth: number): KeyValue {
+  const kv: KeyValue = { key: '', value: {} };
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) kv.key = r.string();
+    else if (field === 2 && wt === WireType.LEN) kv.value = readAnyValue(r.sub(), depth);
+    else r.skip(wt);
+  }
+  return kv;
+}
+
+function readAnyValue(r: ProtoReader, depth: number): AnyValue {
+  if (depth > MAX_ANY_VALUE_DEPTH) throw new OtlpDecodeError(`AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
+  let v: AnyValue = {};
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) v = { stringValue: r.string() };
+    else if (field === 2 && wt === WireType.VARINT) v = { boolValue: r.uint() !== 0 };
+    else if (field === 3 && wt === WireType.VARINT) v = { intValue: r.int64() };
+    else if (field === 4 && wt === WireType.I64) v = { doubleValue: r.double() };
+    else if (field === 5 && wt === WireType.LEN) v = { arrayValue: readArray(r.sub(), depth + 1) };
+    else if (field === 6 && wt === WireType.LEN) v = { kvlistValue: readKvList(r.sub(), depth + 1) };
+    else if (field === 7 && wt === WireType.LEN) v = { bytesValue: r.bytes() };
+    else r.skip(wt);
+  }
+  return v;
+}
+
+function readArray(r: ProtoReader, depth: number): AnyValue[] {
+  const out: AnyValue[] = [];
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) out.push(readAnyValue(r.sub(), depth));
+    else r.skip(wt);
+  }
+  return out;
+}
+
+function readKvList(r: ProtoReader, depth: number): KeyValue[] {
+  const out: KeyValue[] = [];
+  while (!r.done()) {
+    const [field, wt] = r.tag();
+    if (field === 1 && wt === WireType.LEN) out.push(readKeyValue(r.sub(), depth));
+    else r.skip(wt);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- encoding
+
+export function encodeTracesProtobuf(data: TracesData): Uint8Array {
+  const w = new ProtoWriter(16384);
+  for (const rs of data.resourceSpans) {
+    w.fork(1);
+    writeResourceSpans(w, rs);
+    w.join();
+  }
+  return w.finish();
+}
+
+function writeResourceSpans(w: ProtoWriter, rs: ResourceSpans): void {
+  w.fork(1);
+  writeAttributes(w, 1, rs.resource.attributes);
+  w.uint(2, rs.resource.droppedAttributesCount);
+  w.join();
+  for (const ss of rs.scopeSpans) {
+    w.fork(2);
+    w.fork(1).string(1, ss.scope.name).string(2, ss.scope.version);
+    writeAttributes(w, 3, ss.scope.attributes);
+    w.uint(4, ss.scope.droppedAttributesCount).join();
+    for (const span of ss.spans) {
+      w.fork(2);
+      writeSpan(w, span);
+      w.join();
+    }
+    w.string(3, ss.schemaUrl).join();
+  }
+  w.string(3, rs.schemaUrl);
+}
+
+function writeSpan(w: ProtoWriter, s: Span): void {
+  w.hex(1, s.traceId).hex(2, s.spanId).string(3, s.traceState).hex(4, s.parentSpanId).string(5, s.name).uint(6, s.kind);
+  w.fixed64(7, s.startTimeUnixNano).fixed64(8, s.endTimeUnixNano);
+  writeAttributes(w, 9, s.attributes);
+  w.uint(10, s.droppedAttributesCount);
+  for (const e of s.events) {
+    w.fork(11).fixed64(1, e.timeUnixNano).string(2, e.name);
+    writeAttributes(w, 3, e.attributes);
+    w.uint(4, e.droppedAttributesCount).join();
+  }
+  w.uint(12, s.droppedEventsCount);
+  for (const l of s.links) {
+    w.fork(13).hex(1, l.traceId).hex(2, l.spanId).string(3, l.traceState);
+    writeAttributes(w, 4, l.attributes);
+    w.uint(5, l.droppedAttributesCount).fixed32(6, l.flags).join();
+  }
+  w.uint(14, s.droppedLinksCount);
+  if (s.status.code !== 0 || s.status.message !== '') w.fork(15).string(2, s.status.message).uint(3, s.status.code).join();
+  w.fixed32(16, s.flags);
+}
+
+function writeAttributes(w: ProtoWriter, field: number, attrs: KeyValue[]): void {
+  for (const kv of attrs) {
+    w.fork(field).string(1, kv.key).fork(2);
+    writeAnyValue(w, kv.value);
+    w.join().join();
+  }
+}
+
+function writeAnyValue(w: ProtoWriter, v: AnyValue): void {
+  // Oneof members are written even when they hold the default value, or the type would be lost.
+  if ('stringValue' in v) w.stringAlways(1, v.stringValue);
+  else if ('boolValue' in v) w.uintAlways(2, v.boolValue ? 1 : 0);
+  else if ('intValue' in v) w.int64Always(3, v.intValue);
+  else if ('doubleValue' in v) w.double(4, v.doubleValue);
+  else if ('arrayValue' in v) {
+    w.fork(5);
+    for (const item of v.arrayValue) {
+      w.fork(1);
+      writeAnyValue(w, item);
+      w.join();
+    }
+    w.join();
+  } else if ('kvlistValue' in v) {
+    w.fork(6);
+    writeAttributes(w, 1, v.kvlistValue);
+    w.join();
+  } else if ('bytesValue' in v) w.bytesAlways(7, v.bytesValue);
+}

@@ -1,0 +1,46 @@
+// `npm test`: starts a real Kafka broker (unless KAFKA_BROKERS is set), then runs every
+// *.test.js under dist/test with node's test runner, one process per file (chdb must not be
+// loaded in worker threads), and stops the broker afterwards.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
+
+const testRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function testFiles(filter: string[]): string[] {
+  const all = (readdirSync(testRoot, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.test.js'))
+    .map((f) => join(testRoot, f))
+    .sort();
+  return filter.length === 0 ? all : all.filter((f) => filter.some((pat) => relative(testRoot, f).includes(pat)));
+}
+
+async function main(): Promise<number> {
+  const files = testFiles(process.argv.slice(2));
+  if (files.length === 0) throw new Error('no test files matched');
+  let broker: KafkaBroker | undefined;
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' };
+  if (!env.KAFKA_BROKERS) {
+    const started = Date.now();
+    broker = await startKafkaBroker();
+    env.KAFKA_BROKERS = broker.brokers;
+    process.stdout.write(`# kafka broker ${broker.brokers} started in ${Date.now() - started} ms\n`);
+  } else process.stdout.write(`# using KAFKA_BROKERS=${env.KAFKA_BROKERS}\n`);
+  try {
+    const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+    return await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  } finally {
+    await broker?.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`test harness: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);
