@@ -119,7 +119,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       encoding,
       groupId: env.KAFKA_GROUP_ID ?? str(kafkaIn, 'group_id', 'tracehouse-consumer'),
       clientId: str(kafkaOut, 'client_id', 'tracehouse'),
-      produceTimeoutMs: duration(kafkaOut, 'timeout', 10_000),
+      produceTimeoutMs: duration(kafkaOut, 'timeout', 5000),
       partitionTracesById: kafkaOut.partition_traces_by_id !== false,
     },
     tenancy: {

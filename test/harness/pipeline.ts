@@ -1,5 +1,6 @@
-// Test helpers: a Tracehouse instance in this test process on free ports, with its own embedded
-// ClickHouse data directory (or CLICKHOUSE_URL) and its own Kafka topic and consumer group.
+// Test helpers: a Tracehouse instance in this test process on free ports, with its own Kafka topic
+// and consumer group. Embedded ClickHouse allows one data directory per process, so all pipelines
+// of one test file share this process's directory (tests keep apart by tenant and trace ids).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,18 +17,36 @@ export interface TestPipeline {
   stop(): Promise<void>;
 }
 
+let processDataDir: string | undefined;
+function dataDir(): string {
+  if (processDataDir === undefined) {
+    const dir = (processDataDir = mkdtempSync(join(tmpdir(), 'tracehouse-ch-')));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return processDataDir;
+}
+
 /** Config for a test: unique topic/group/data dir, ports chosen by the OS. */
 export function testConfig(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Config {
   const id = randomUUID().slice(0, 8);
   const doc = {
     receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } }, kafka: { topic: `spans-${id}`, group_id: `group-${id}` } },
     processors: { batch: { send_batch_size: 500, timeout: '200ms' } },
-    exporters: { kafka: { topic: `spans-${id}`, topic_partitions: 6 }, clickhouse: { data_dir: mkdtempSync(join(tmpdir(), 'tracehouse-ch-')) } },
+    exporters: { kafka: { topic: `spans-${id}`, topic_partitions: 6 }, clickhouse: { data_dir: dataDir() } },
     service: { telemetry: { metrics: { address: '127.0.0.1:0' } } },
-    ...overrides,
   };
+  deepMerge(doc, overrides);
   const passThrough = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL };
   return resolveConfig(doc, { ...passThrough, ...env });
+}
+
+function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key];
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof existing === 'object' && existing !== null) {
+      deepMerge(existing as Record<string, unknown>, value as Record<string, unknown>);
+    } else target[key] = value;
+  }
 }
 
 export async function startTestPipeline(mode: Mode, config: Config): Promise<TestPipeline> {
@@ -42,10 +61,7 @@ export async function startTestPipeline(mode: Mode, config: Config): Promise<Tes
       const rs = await ch.client.query({ query: sql, format: 'JSONEachRow', query_params: params });
       return rs.json<T>();
     },
-    async stop() {
-      await app.stop();
-      if (!config.clickhouse.url) rmSync(config.clickhouse.dataDir, { recursive: true, force: true });
-    },
+    stop: () => app.stop(),
   };
 }
 

@@ -1,0 +1,104 @@
+// Real OpenTelemetry SDK clients -> OTLP/HTTP receiver -> real Kafka -> consumer -> ClickHouse.
+// Every span the SDK ended must be stored once with its ids, parentage, timestamps, status and attributes.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Kafka } from 'kafkajs';
+import { decodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { allExportsSucceeded, emitAgentRun, expectedRow, type SdkProtocol, sdkClient, storedRowsSql } from '../harness/agent-traces.js';
+import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
+
+const variants: Array<{ protocol: SdkProtocol; gzip: boolean }> = [
+  { protocol: 'protobuf', gzip: false },
+  { protocol: 'protobuf', gzip: true },
+  { protocol: 'json', gzip: false },
+  { protocol: 'json', gzip: true },
+];
+
+describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
+  let pipeline: TestPipeline;
+
+  before(async () => {
+    pipeline = await startTestPipeline('all', testConfig());
+    assert.ok(pipeline.config.kafka.brokers.length > 0, 'the e2e path needs the harness Kafka broker (KAFKA_BROKERS)');
+  });
+  after(async () => pipeline?.stop());
+
+  for (const { protocol, gzip } of variants) {
+    it(`stores every span exported with ${protocol}${gzip ? ' + gzip' : ''}`, async () => {
+      const tenant = `tenant-${protocol}-${gzip ? 'gz' : 'plain'}`;
+      const client = sdkClient({
+        endpoint: pipeline.url,
+        protocol,
+        gzip,
+        resource: { 'service.name': 'research-agent', 'tenant.id': tenant, 'deployment.environment': 'staging', 'service.version': '1.4.2' },
+      });
+      const traceIds = [0, 1, 2].map((run) => emitAgentRun(client.tracer, run));
+      await client.flush();
+      const expected = client.finished().map(expectedRow);
+      await client.shutdown();
+      assert.ok(allExportsSucceeded(client), `every OTLP export must be acknowledged: ${JSON.stringify(client.exportResults)}`);
+
+      assert.equal(expected.length, 15);
+      const sql = storedRowsSql(pipeline.config.clickhouse.database);
+      let stored: Array<Record<string, unknown>> = [];
+      await waitFor(async () => (stored = await pipeline.query(sql, { trace_ids: traceIds })).length >= expected.length, 30_000, 'all spans in ClickHouse');
+      // Wait past one more batch interval: a duplicate would show up now.
+      await new Promise((r) => setTimeout(r, 500));
+      stored = await pipeline.query(sql, { trace_ids: traceIds });
+      assert.equal(stored.length, expected.length, 'each span stored exactly once');
+
+      const bySpanId = new Map(stored.map((r) => [r.span_id as string, r]));
+      for (const want of expected) {
+        const got = bySpanId.get(want.span_id as string);
+        assert.ok(got, `span ${want.span_id} (${want.operation}) missing`);
+        for (const [column, value] of Object.entries(want)) assert.deepEqual(got[column], value, `${want.operation}.${column}`);
+        assert.equal(got.tenant_id, tenant);
+        assert.equal(got.env, 'staging');
+        assert.equal(got.service_name, 'research-agent');
+        assert.equal((got.resource_attributes as Record<string, string>)['service.version'], '1.4.2');
+        assert.equal(got.duration_ms, Number(BigInt(want.end_ns as string) - BigInt(want.start_ns as string)) / 1e6);
+      }
+      // Parentage: every non-root span points at the root of its trace; one tool call failed.
+      const roots = stored.filter((r) => r.parent_span_id === '');
+      assert.equal(roots.length, 3);
+      for (const r of stored) if (r.parent_span_id !== '') assert.ok(roots.some((root) => root.span_id === r.parent_span_id && root.trace_id === r.trace_id));
+      const failed = stored.filter((r) => r.status_code === 'ERROR');
+      assert.deepEqual(failed.map((r) => [r.operation, r.status_message, r.events_count]), [0, 1, 2].map(() => ['execute_tool web_search', 'search backend timed out', 1]));
+    });
+  }
+
+  it('publishes one OTLP protobuf message per trace, keyed by the hex trace id, with tenant and env stamped', async () => {
+    const kafka = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'e2e-inspect', logLevel: 0 });
+    const consumer = kafka.consumer({ groupId: `inspect-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: pipeline.config.kafka.topic, fromBeginning: true });
+    const seen: Array<{ key: string; partition: number; traceIds: Set<string>; tenant: string }> = [];
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        const decoded = decodeTracesProtobuf(message.value!);
+        const rs = decoded.data.resourceSpans[0]!;
+        seen.push({
+          key: message.key!.toString(),
+          partition,
+          traceIds: new Set(decoded.data.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((sp) => sp.traceId)))),
+          tenant: JSON.stringify(rs.resource.attributes.filter((kv) => kv.key === 'tenant_id' || kv.key === 'env').map((kv) => kv.value)),
+        });
+      },
+    });
+    try {
+      await waitFor(async () => seen.length >= 12, 15_000, 'messages from the four variants');
+    } finally {
+      await consumer.disconnect();
+    }
+    const partitionOfTrace = new Map<string, number>();
+    for (const m of seen) {
+      assert.deepEqual([...m.traceIds], [m.key], 'a message holds exactly the trace named by its key');
+      assert.match(m.key, /^[0-9a-f]{32}$/);
+      assert.match(m.tenant, /^\[\{"stringValue":"tenant-[a-z]+-[a-z]+"\},\{"stringValue":"staging"\}\]$/);
+      const prev = partitionOfTrace.get(m.key);
+      assert.ok(prev === undefined || prev === m.partition, 'one trace stays on one partition');
+      partitionOfTrace.set(m.key, m.partition);
+    }
+    assert.ok(new Set(seen.map((m) => m.partition)).size > 1, 'traces spread over partitions');
+  });
+});
