@@ -1,0 +1,34 @@
+// Migrations on the real engine: applied once, recorded, safe to run again, and the TTL is configurable.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { openClickHouse } from '../../services/shared/clickhouse/client.js';
+import { migrate } from '../../services/shared/clickhouse/migrate.js';
+import { resolveConfig } from '../../services/shared/config.js';
+import { createLogger } from '../../services/shared/log.js';
+
+describe('tracehouse migrate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracehouse-migrate-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('applies each migration once, records it, and is a no-op the second time', async () => {
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL, CLICKHOUSE_DATABASE: 'migrate_test', CLICKHOUSE_TTL_DAYS: '12' });
+    const ch = await openClickHouse(cfg.clickhouse);
+    try {
+      const log = createLogger('test', 40);
+      const first = await migrate(ch.client, { database: 'migrate_test', ttlDays: 12 }, log);
+      assert.ok(first.length >= 1);
+      assert.deepEqual(await migrate(ch.client, { database: 'migrate_test', ttlDays: 12 }, log), []);
+      const recorded = await (await ch.client.query({ query: 'SELECT version, name FROM migrate_test.schema_migrations ORDER BY version', format: 'JSONEachRow' })).json<{ version: number }>();
+      assert.deepEqual(recorded.map((r) => r.version), first);
+      const ddl = await (await ch.client.query({ query: "SELECT create_table_query AS q FROM system.tables WHERE database = 'migrate_test' AND name = 'spans_raw'", format: 'JSONEachRow' })).json<{ q: string }>();
+      assert.match(ddl[0]!.q, /toIntervalDay\(12\)/);
+      assert.match(ddl[0]!.q, /PARTITION BY toDate\(start_ts\)/);
+      assert.match(ddl[0]!.q, /bloom_filter/);
+    } finally {
+      await ch.close();
+    }
+  });
+});

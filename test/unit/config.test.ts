@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { ConfigError, loadConfig, parseDurationMs, resolveConfig } from '../../services/shared/config.js';
+
+describe('config', () => {
+  it('gives laptop defaults from an empty document', () => {
+    const c = resolveConfig({}, {});
+    assert.deepEqual([c.otlp.host, c.otlp.port, c.otlp.maxBodyBytes], ['0.0.0.0', 4318, 20 * 1024 * 1024]);
+    assert.deepEqual(c.kafka.brokers, []);
+    assert.equal(c.kafka.topic, 'otel-spans');
+    assert.equal(c.kafka.partitions, 6);
+    assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs], [10_000, 1000]);
+    assert.deepEqual([c.clickhouse.url, c.clickhouse.dataDir, c.clickhouse.database, c.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
+    assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store']);
+  });
+
+  it('reads the shipped otel-collector.yaml', () => {
+    const c = loadConfig('otel-collector.yaml', {});
+    assert.equal(c.kafka.produceTimeoutMs, 5000);
+    assert.equal(c.clickhouse.ttlDays, 30);
+    assert.deepEqual(c.pipelines['traces/ingest'], { receivers: ['otlp'], processors: ['attributes'], exporters: ['kafka'] });
+    assert.deepEqual(resolveConfig(parse(readFileSync('otel-collector.yaml', 'utf8')), {}), c);
+  });
+
+  it('lets the environment override the file', () => {
+    const c = resolveConfig(
+      { exporters: { kafka: { brokers: ['file:9092'] } } },
+      { KAFKA_BROKERS: 'a:1, b:2', CLICKHOUSE_URL: 'http://ch:8123', OTLP_HTTP_ENDPOINT: ':4000', BATCH_MAX_ROWS: '50', BATCH_TIMEOUT: '250ms', CLICKHOUSE_TTL_DAYS: '7', TRACEHOUSE_DEFAULT_TENANT: 'solo' },
+    );
+    assert.deepEqual(c.kafka.brokers, ['a:1', 'b:2']);
+    assert.equal(c.clickhouse.url, 'http://ch:8123');
+    assert.deepEqual([c.otlp.host, c.otlp.port], ['0.0.0.0', 4000]);
+    assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs, c.clickhouse.ttlDays, c.tenancy.tenant], [50, 250, 7, 'solo']);
+  });
+
+  it('parses collector durations', () => {
+    assert.deepEqual(['500ms', '1s', '2m', '720h', '1.5s', 40].map((d) => parseDurationMs(d, 'd')), [500, 1000, 120_000, 2_592_000_000, 1500, 40]);
+    assert.throws(() => parseDurationMs('soon', 'd'), ConfigError);
+  });
+
+  it('refuses bad values with a message naming the key', () => {
+    assert.throws(() => resolveConfig({ receivers: { kafka: { encoding: 'avro' } } }, {}), /receivers.kafka.encoding/);
+    assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 0 } } }, {}), /send_batch_size/);
+    assert.throws(() => resolveConfig({ exporters: { clickhouse: { database: 'x; DROP' } } }, {}), /plain identifier/);
+    assert.throws(() => resolveConfig({ service: { pipelines: { traces: { receivers: ['zipkin'] } } } }, {}), /unknown receiver "zipkin"/);
+    assert.throws(() => resolveConfig({ receivers: { otlp: { protocols: { http: { endpoint: 'nope' } } } } }, {}), /host:port/);
+  });
+});
