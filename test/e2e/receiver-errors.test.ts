@@ -25,11 +25,10 @@ function validProtobuf(tenant: string, runs = 1): Uint8Array {
 function readRpcStatus(body: Uint8Array): { code: number; message: string } {
   const r = new ProtoReader(body);
   const status = { code: 0, message: '' };
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1) status.code = r.uint();
-    else if (field === 2) status.message = r.string();
-    else r.skip(wt);
+  while (r.next(r.length)) {
+    if (r.field === 1) status.code = r.uint();
+    else if (r.field === 2) status.message = r.string();
+    else r.skip();
   }
   return status;
 }

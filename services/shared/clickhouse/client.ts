@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import type { Config } from '../config.js';
+import { type Config, ConfigError } from '../config.js';
 
 /**
  * Every setting any call passes per call gets a client-level default here. chdb applies per-call
@@ -42,8 +42,14 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
   }
   const path = resolve(cfg.dataDir);
   mkdirSync(path, { recursive: true });
-  // chdb is loaded only on the embedded path: production images need not carry the engine.
-  const { createChdbConnection } = await import('chdb/connection');
+  // chdb (an optional dependency) is loaded only on the embedded path: server images need not carry the engine.
+  let chdb: typeof import('chdb/connection');
+  try {
+    chdb = await import('chdb/connection');
+  } catch (err) {
+    throw new ConfigError(`embedded ClickHouse needs the optional package chdb (npm install chdb), or set CLICKHOUSE_URL: ${(err as Error).message}`);
+  }
+  const { createChdbConnection } = chdb;
   const client = createClient({
     // @clickhouse/client bundles its own copy of the Connection types, hence the cast.
     connection: createChdbConnection({ path }) as unknown as ConnectionOption,

@@ -140,10 +140,13 @@ export function emptySpan(): Span {
   };
 }
 
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
+
 /** Why a span cannot be stored, or '' when its ids are well-formed. */
 export function invalidSpanReason(span: Span): string {
-  if (span.traceId.length !== 32 || /^0+$/.test(span.traceId)) return `span ${span.spanId || '?'}: trace_id must be 16 non-zero bytes`;
-  if (span.spanId.length !== 16 || /^0+$/.test(span.spanId)) return `span in trace ${span.traceId}: span_id must be 8 non-zero bytes`;
+  if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE_ID) return `span ${span.spanId || '?'}: trace_id must be 16 non-zero bytes`;
+  if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN_ID) return `span in trace ${span.traceId}: span_id must be 8 non-zero bytes`;
   if (span.parentSpanId.length !== 0 && span.parentSpanId.length !== 16) return `span ${span.spanId}: parent_span_id must be empty or 8 bytes`;
   return '';
 }

@@ -26,177 +26,177 @@ export const MAX_ANY_VALUE_DEPTH = 32;
 export function decodeTracesProtobuf(buf: Uint8Array): DecodedTraces {
   const r = new ProtoReader(buf);
   const data: TracesData = { resourceSpans: [] };
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) data.resourceSpans.push(readResourceSpans(r.sub()));
-    else r.skip(wt);
+  const end = r.length;
+  while (r.next(end)) {
+    if (r.field === 1 && r.wireType === WireType.LEN) data.resourceSpans.push(readResourceSpans(r, r.len()));
+    else r.skip();
   }
   return validateTraces(data);
 }
 
-function readResourceSpans(r: ProtoReader): ResourceSpans {
+// Each reader consumes fields until `end`, the end offset of its message, and leaves r.pos there.
+
+function readResourceSpans(r: ProtoReader, end: number): ResourceSpans {
   const rs: ResourceSpans = { resource: emptyResource(), scopeSpans: [], schemaUrl: '' };
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) rs.resource = readResource(r.sub());
-    else if (field === 2 && wt === WireType.LEN) rs.scopeSpans.push(readScopeSpans(r.sub()));
-    else if (field === 3 && wt === WireType.LEN) rs.schemaUrl = r.string();
-    else r.skip(wt);
+  while (r.next(end)) {
+    if (r.wireType !== WireType.LEN) r.skip();
+    else if (r.field === 1) rs.resource = readResource(r, r.len());
+    else if (r.field === 2) rs.scopeSpans.push(readScopeSpans(r, r.len()));
+    else if (r.field === 3) rs.schemaUrl = r.string();
+    else r.skip();
   }
   return rs;
 }
 
-function readResource(r: ProtoReader): Resource {
+function readResource(r: ProtoReader, end: number): Resource {
   const res = emptyResource();
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) res.attributes.push(readKeyValue(r.sub(), 0));
-    else if (field === 2 && wt === WireType.VARINT) res.droppedAttributesCount = r.uint();
-    else r.skip(wt);
+  while (r.next(end)) {
+    if (r.field === 1 && r.wireType === WireType.LEN) res.attributes.push(readKeyValue(r, r.len(), 0));
+    else if (r.field === 2 && r.wireType === WireType.VARINT) res.droppedAttributesCount = r.uint();
+    else r.skip();
   }
   return res;
 }
 
-function readScopeSpans(r: ProtoReader): ScopeSpans {
+function readScopeSpans(r: ProtoReader, end: number): ScopeSpans {
   const ss: ScopeSpans = { scope: emptyScope(), spans: [], schemaUrl: '' };
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) ss.scope = readScope(r.sub());
-    else if (field === 2 && wt === WireType.LEN) ss.spans.push(readSpan(r.sub()));
-    else if (field === 3 && wt === WireType.LEN) ss.schemaUrl = r.string();
-    else r.skip(wt);
+  while (r.next(end)) {
+    if (r.wireType !== WireType.LEN) r.skip();
+    else if (r.field === 1) ss.scope = readScope(r, r.len());
+    else if (r.field === 2) ss.spans.push(readSpan(r, r.len()));
+    else if (r.field === 3) ss.schemaUrl = r.string();
+    else r.skip();
   }
   return ss;
 }
 
-function readScope(r: ProtoReader): InstrumentationScope {
+function readScope(r: ProtoReader, end: number): InstrumentationScope {
   const scope = emptyScope();
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) scope.name = r.string();
-    else if (field === 2 && wt === WireType.LEN) scope.version = r.string();
-    else if (field === 3 && wt === WireType.LEN) scope.attributes.push(readKeyValue(r.sub(), 0));
-    else if (field === 4 && wt === WireType.VARINT) scope.droppedAttributesCount = r.uint();
-    else r.skip(wt);
+  while (r.next(end)) {
+    const wt = r.wireType;
+    if (r.field === 1 && wt === WireType.LEN) scope.name = r.string();
+    else if (r.field === 2 && wt === WireType.LEN) scope.version = r.string();
+    else if (r.field === 3 && wt === WireType.LEN) scope.attributes.push(readKeyValue(r, r.len(), 0));
+    else if (r.field === 4 && wt === WireType.VARINT) scope.droppedAttributesCount = r.uint();
+    else r.skip();
   }
   return scope;
 }
 
-function readSpan(r: ProtoReader): Span {
+/** Wire type each Span field must have; a field with another wire type is skipped as unknown. */
+const SPAN_WIRE_TYPES = [-1, 2, 2, 2, 2, 2, 0, 1, 1, 2, 0, 2, 0, 2, 0, 2, 5];
+
+function readSpan(r: ProtoReader, end: number): Span {
   const s = emptySpan();
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    switch (wt === WireType.LEN ? field : -field) {
+  while (r.next(end)) {
+    if (SPAN_WIRE_TYPES[r.field] !== r.wireType) {
+      r.skip();
+      continue;
+    }
+    switch (r.field) {
       case 1: s.traceId = r.hex(); break;
       case 2: s.spanId = r.hex(); break;
       case 3: s.traceState = r.string(); break;
       case 4: s.parentSpanId = r.hex(); break;
       case 5: s.name = r.string(); break;
-      case 9: s.attributes.push(readKeyValue(r.sub(), 0)); break;
-      case 11: s.events.push(readEvent(r.sub())); break;
-      case 13: s.links.push(readLink(r.sub())); break;
-      case 15: s.status = readStatus(r.sub()); break;
-      case -6: s.kind = r.uint(); break;
-      case -7: s.startTimeUnixNano = wt === WireType.I64 ? r.fixed64() : skipWrong(r, wt); break;
-      case -8: s.endTimeUnixNano = wt === WireType.I64 ? r.fixed64() : skipWrong(r, wt); break;
-      case -10: s.droppedAttributesCount = r.uint(); break;
-      case -12: s.droppedEventsCount = r.uint(); break;
-      case -14: s.droppedLinksCount = r.uint(); break;
-      case -16: s.flags = wt === WireType.I32 ? r.fixed32() : Number(skipWrong(r, wt)); break;
-      default: r.skip(wt);
+      case 6: s.kind = r.uint(); break;
+      case 7: s.startTimeUnixNano = r.fixed64(); break;
+      case 8: s.endTimeUnixNano = r.fixed64(); break;
+      case 9: s.attributes.push(readKeyValue(r, r.len(), 0)); break;
+      case 10: s.droppedAttributesCount = r.uint(); break;
+      case 11: s.events.push(readEvent(r, r.len())); break;
+      case 12: s.droppedEventsCount = r.uint(); break;
+      case 13: s.links.push(readLink(r, r.len())); break;
+      case 14: s.droppedLinksCount = r.uint(); break;
+      case 15: s.status = readStatus(r, r.len()); break;
+      case 16: s.flags = r.fixed32(); break;
     }
   }
   return s;
 }
 
-function skipWrong(r: ProtoReader, wt: number): bigint {
-  r.skip(wt);
-  return 0n;
-}
-
-function readEvent(r: ProtoReader): SpanEvent {
+function readEvent(r: ProtoReader, end: number): SpanEvent {
   const e: SpanEvent = { timeUnixNano: 0n, name: '', attributes: [], droppedAttributesCount: 0 };
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.I64) e.timeUnixNano = r.fixed64();
-    else if (field === 2 && wt === WireType.LEN) e.name = r.string();
-    else if (field === 3 && wt === WireType.LEN) e.attributes.push(readKeyValue(r.sub(), 0));
-    else if (field === 4 && wt === WireType.VARINT) e.droppedAttributesCount = r.uint();
-    else r.skip(wt);
+  while (r.next(end)) {
+    const wt = r.wireType;
+    if (r.field === 1 && wt === WireType.I64) e.timeUnixNano = r.fixed64();
+    else if (r.field === 2 && wt === WireType.LEN) e.name = r.string();
+    else if (r.field === 3 && wt === WireType.LEN) e.attributes.push(readKeyValue(r, r.len(), 0));
+    else if (r.field === 4 && wt === WireType.VARINT) e.droppedAttributesCount = r.uint();
+    else r.skip();
   }
   return e;
 }
 
-function readLink(r: ProtoReader): SpanLink {
+function readLink(r: ProtoReader, end: number): SpanLink {
   const l: SpanLink = { traceId: '', spanId: '', traceState: '', attributes: [], droppedAttributesCount: 0, flags: 0 };
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) l.traceId = r.hex();
-    else if (field === 2 && wt === WireType.LEN) l.spanId = r.hex();
-    else if (field === 3 && wt === WireType.LEN) l.traceState = r.string();
-    else if (field === 4 && wt === WireType.LEN) l.attributes.push(readKeyValue(r.sub(), 0));
-    else if (field === 5 && wt === WireType.VARINT) l.droppedAttributesCount = r.uint();
-    else if (field === 6 && wt === WireType.I32) l.flags = r.fixed32();
-    else r.skip(wt);
+  while (r.next(end)) {
+    const wt = r.wireType;
+    if (r.field === 1 && wt === WireType.LEN) l.traceId = r.hex();
+    else if (r.field === 2 && wt === WireType.LEN) l.spanId = r.hex();
+    else if (r.field === 3 && wt === WireType.LEN) l.traceState = r.string();
+    else if (r.field === 4 && wt === WireType.LEN) l.attributes.push(readKeyValue(r, r.len(), 0));
+    else if (r.field === 5 && wt === WireType.VARINT) l.droppedAttributesCount = r.uint();
+    else if (r.field === 6 && wt === WireType.I32) l.flags = r.fixed32();
+    else r.skip();
   }
   return l;
 }
 
-function readStatus(r: ProtoReader): { code: number; message: string } {
+function readStatus(r: ProtoReader, end: number): { code: number; message: string } {
   const st = { code: 0, message: '' };
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 2 && wt === WireType.LEN) st.message = r.string();
-    else if (field === 3 && wt === WireType.VARINT) st.code = r.uint();
-    else r.skip(wt);
+  while (r.next(end)) {
+    if (r.field === 2 && r.wireType === WireType.LEN) st.message = r.string();
+    else if (r.field === 3 && r.wireType === WireType.VARINT) st.code = r.uint();
+    else r.skip();
   }
   return st;
 }
 
-function readKeyValue(r: ProtoReader, depth: number): KeyValue {
-  const kv: KeyValue = { key: '', value: {} };
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) kv.key = r.string();
-    else if (field === 2 && wt === WireType.LEN) kv.value = readAnyValue(r.sub(), depth);
-    else r.skip(wt);
+function readKeyValue(r: ProtoReader, end: number, depth: number): KeyValue {
+  let key = '';
+  let value: AnyValue = {};
+  while (r.next(end)) {
+    if (r.field === 1 && r.wireType === WireType.LEN) key = r.string();
+    else if (r.field === 2 && r.wireType === WireType.LEN) value = readAnyValue(r, r.len(), depth);
+    else r.skip();
   }
-  return kv;
+  return { key, value };
 }
 
-function readAnyValue(r: ProtoReader, depth: number): AnyValue {
+function readAnyValue(r: ProtoReader, end: number, depth: number): AnyValue {
   if (depth > MAX_ANY_VALUE_DEPTH) throw new OtlpDecodeError(`AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
   let v: AnyValue = {};
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) v = { stringValue: r.string() };
-    else if (field === 2 && wt === WireType.VARINT) v = { boolValue: r.uint() !== 0 };
-    else if (field === 3 && wt === WireType.VARINT) v = { intValue: r.int64() };
-    else if (field === 4 && wt === WireType.I64) v = { doubleValue: r.double() };
-    else if (field === 5 && wt === WireType.LEN) v = { arrayValue: readArray(r.sub(), depth + 1) };
-    else if (field === 6 && wt === WireType.LEN) v = { kvlistValue: readKvList(r.sub(), depth + 1) };
-    else if (field === 7 && wt === WireType.LEN) v = { bytesValue: r.bytes() };
-    else r.skip(wt);
+  while (r.next(end)) {
+    const wt = r.wireType;
+    switch (r.field) {
+      case 1: if (wt === WireType.LEN) { v = { stringValue: r.string() }; continue; } break;
+      case 2: if (wt === WireType.VARINT) { v = { boolValue: r.uint() !== 0 }; continue; } break;
+      case 3: if (wt === WireType.VARINT) { v = { intValue: r.int64() }; continue; } break;
+      case 4: if (wt === WireType.I64) { v = { doubleValue: r.double() }; continue; } break;
+      case 5: if (wt === WireType.LEN) { v = { arrayValue: readArray(r, r.len(), depth + 1) }; continue; } break;
+      case 6: if (wt === WireType.LEN) { v = { kvlistValue: readKvList(r, r.len(), depth + 1) }; continue; } break;
+      case 7: if (wt === WireType.LEN) { v = { bytesValue: r.bytes() }; continue; } break;
+    }
+    r.skip();
   }
   return v;
 }
 
-function readArray(r: ProtoReader, depth: number): AnyValue[] {
+function readArray(r: ProtoReader, end: number, depth: number): AnyValue[] {
   const out: AnyValue[] = [];
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) out.push(readAnyValue(r.sub(), depth));
-    else r.skip(wt);
+  while (r.next(end)) {
+    if (r.field === 1 && r.wireType === WireType.LEN) out.push(readAnyValue(r, r.len(), depth));
+    else r.skip();
   }
   return out;
 }
 
-function readKvList(r: ProtoReader, depth: number): KeyValue[] {
+function readKvList(r: ProtoReader, end: number, depth: number): KeyValue[] {
   const out: KeyValue[] = [];
-  while (!r.done()) {
-    const [field, wt] = r.tag();
-    if (field === 1 && wt === WireType.LEN) out.push(readKeyValue(r.sub(), depth));
-    else r.skip(wt);
+  while (r.next(end)) {
+    if (r.field === 1 && r.wireType === WireType.LEN) out.push(readKeyValue(r, r.len(), depth));
+    else r.skip();
   }
   return out;
 }

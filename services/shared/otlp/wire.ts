@@ -5,33 +5,50 @@ import { OtlpDecodeError } from './model.js';
 
 export const WireType = { VARINT: 0, I64: 1, LEN: 2, I32: 5 } as const;
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/**
+ * One cursor over the whole buffer; nested messages are read up to the end position that len()
+ * returns, so decoding allocates nothing per field but the values themselves.
+ */
 export class ProtoReader {
-  pos: number;
+  pos = 0;
+  /** Field number and wire type of the tag last read by next(). */
+  field = 0;
+  wireType = 0;
+  private readonly buf: Buffer;
   private readonly view: DataView;
 
-  constructor(
-    readonly buf: Uint8Array,
-    start = 0,
-    readonly end = buf.length,
-  ) {
-    this.pos = start;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
-  done(): boolean {
-    return this.pos >= this.end;
+  get length(): number {
+    return this.buf.length;
   }
 
-  /** Reads a varint up to 2^53 exactly; larger values keep their low 53 bits' magnitude approximately. */
+  /** Reads the next tag if pos < end; false at the end of the message. */
+  next(end: number): boolean {
+    if (this.pos >= end) {
+      if (this.pos > end) throw new OtlpDecodeError(`field overruns its message at byte ${this.pos}`);
+      return false;
+    }
+    const t = this.uint();
+    this.field = Math.floor(t / 8);
+    this.wireType = t & 7;
+    return true;
+  }
+
+  /** Reads a varint up to 2^53 exactly. */
   uint(): number {
-    let result = 0;
-    let shift = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new OtlpDecodeError('truncated varint');
-      const b = this.buf[this.pos++]!;
+    const buf = this.buf;
+    let b = buf[this.pos++]!;
+    if (b < 0x80 && this.pos <= buf.length) return b;
+    let result = b & 0x7f;
+    let shift = 128;
+    for (let i = 1; i < 10; i++) {
+      if (this.pos >= buf.length) throw new OtlpDecodeError('truncated varint');
+      b = buf[this.pos++]!;
       result += (b & 0x7f) * shift;
       if (b < 0x80) return result;
       shift *= 128;
@@ -51,11 +68,6 @@ export class ProtoReader {
       shift += 7n;
     }
     return BigInt.asIntN(64, v);
-  }
-
-  tag(): [field: number, wireType: number] {
-    const t = this.uint();
-    return [Math.floor(t / 8), t & 7];
   }
 
   fixed32(): number {
@@ -79,39 +91,45 @@ export class ProtoReader {
     return v;
   }
 
-  /** Returns [start, end) of a length-delimited field and skips past it. */
-  span(): [number, number] {
-    const len = this.uint();
-    const start = this.pos;
-    this.need(len);
-    this.pos += len;
-    return [start, start + len];
+  /** Reads a length prefix; returns the end of the field's bytes (pos is at their start). */
+  len(): number {
+    const n = this.uint();
+    this.need(n);
+    return this.pos + n;
   }
 
   string(): string {
-    const [s, e] = this.span();
-    return s === e ? '' : utf8.decode(this.buf.subarray(s, e));
+    const end = this.len();
+    const start = this.pos;
+    this.pos = end;
+    const n = end - start;
+    if (n === 0) return '';
+    // Short ASCII strings (keys, names, most values) skip the UTF-8 decoder: one latin1 copy.
+    if (n <= 64) {
+      const buf = this.buf;
+      for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return buf.toString('utf8', start, end);
+      return buf.toString('latin1', start, end);
+    }
+    return this.buf.toString('utf8', start, end);
   }
 
   bytes(): Uint8Array {
-    const [s, e] = this.span();
-    return this.buf.slice(s, e);
-  }
-
-  hex(): string {
-    const [s, e] = this.span();
-    let out = '';
-    for (let i = s; i < e; i++) out += HEX[this.buf[i]!];
+    const end = this.len();
+    // A copy, so a kept value does not pin the whole request buffer.
+    const out = new Uint8Array(this.buf.subarray(this.pos, end));
+    this.pos = end;
     return out;
   }
 
-  sub(): ProtoReader {
-    const [s, e] = this.span();
-    return new ProtoReader(this.buf, s, e);
+  hex(): string {
+    const end = this.len();
+    const start = this.pos;
+    this.pos = end;
+    return this.buf.toString('hex', start, end);
   }
 
-  skip(wireType: number): void {
-    switch (wireType) {
+  skip(): void {
+    switch (this.wireType) {
       case WireType.VARINT:
         this.uint();
         return;
@@ -120,19 +138,19 @@ export class ProtoReader {
         this.pos += 8;
         return;
       case WireType.LEN:
-        this.span();
+        this.pos = this.len();
         return;
       case WireType.I32:
         this.need(4);
         this.pos += 4;
         return;
       default:
-        throw new OtlpDecodeError(`unsupported wire type ${wireType} at byte ${this.pos}`);
+        throw new OtlpDecodeError(`unsupported wire type ${this.wireType} at byte ${this.pos}`);
     }
   }
 
   private need(n: number): void {
-    if (this.pos + n > this.end) throw new OtlpDecodeError(`truncated message: need ${n} bytes at ${this.pos}, have ${this.end - this.pos}`);
+    if (this.pos + n > this.buf.length) throw new OtlpDecodeError(`truncated message: need ${n} bytes at ${this.pos}, have ${this.buf.length - this.pos}`);
   }
 }
 

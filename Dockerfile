@@ -1,0 +1,22 @@
+# Receiver and consumer image. The embedded engine (chdb, optional) is left out: in the stack the
+# services talk HTTP to the ClickHouse server.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+RUN npm ci --ignore-scripts --omit=optional --no-audit --no-fund
+COPY services ./services
+COPY test ./test
+COPY bench ./bench
+RUN npx tsc -p tsconfig.json
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist/services ./dist/services
+COPY clickhouse-init.sql otel-collector.yaml ./
+USER node
+EXPOSE 4318 8888
+ENTRYPOINT ["node", "dist/services/cli.js"]
+CMD ["receiver"]
