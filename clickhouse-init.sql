@@ -40,3 +40,199 @@ PARTITION BY toDate(start_ts)
 ORDER BY (tenant_id, toDate(start_ts), service_name, operation, start_ts)
 TTL toDateTime(start_ts) + INTERVAL {{ttl_days}} DAY DELETE
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 10000;
+
+-- migration: 0002_genai_columns
+-- Canonical GenAI columns filled by the normalizer (services/shared/normalize). Token semantics:
+-- tokens_prompt includes cached tokens; tokens_completion includes reasoning tokens.
+ALTER TABLE {{database}}.spans_raw
+    ADD COLUMN IF NOT EXISTS gen_ai_operation   LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS agent_name         LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS provider           LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS model              LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS request_model      LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS tool_name          LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS tokens_prompt      UInt64,
+    ADD COLUMN IF NOT EXISTS tokens_completion  UInt64,
+    ADD COLUMN IF NOT EXISTS tokens_cache_read  UInt64,
+    ADD COLUMN IF NOT EXISTS tokens_cache_write UInt64,
+    ADD COLUMN IF NOT EXISTS tokens_reasoning   UInt64,
+    ADD COLUMN IF NOT EXISTS tokens_total       UInt64,
+    ADD COLUMN IF NOT EXISTS cost_usd           Decimal(18, 10),
+    ADD COLUMN IF NOT EXISTS cost_source        LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS price_version      LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS user_id            String CODEC(ZSTD(1)),
+    ADD COLUMN IF NOT EXISTS session_id         String CODEC(ZSTD(1)),
+    ADD COLUMN IF NOT EXISTS workflow_id        LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS error_type         LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS content_truncated  UInt8,
+    ADD COLUMN IF NOT EXISTS content_dropped    UInt8,
+    ADD COLUMN IF NOT EXISTS normalizer_version UInt16;
+
+-- migration: 0003_events_raw
+-- Span events (exceptions, gen_ai.* events, custom events), one row each.
+CREATE TABLE IF NOT EXISTS {{database}}.events_raw
+(
+    event_ts           DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    event_type         LowCardinality(String),
+    tenant_id          LowCardinality(String),
+    env                LowCardinality(String),
+    service_name       LowCardinality(String),
+    trace_id           String CODEC(ZSTD(1)),
+    span_id            String CODEC(ZSTD(1)),
+    operation          LowCardinality(String),
+    payload_json       String CODEC(ZSTD(3)),
+    model              LowCardinality(String),
+    tool_name          LowCardinality(String),
+    tokens_prompt      UInt64,
+    tokens_completion  UInt64,
+    tokens_total       UInt64,
+    cost_usd           Decimal(18, 10),
+    normalizer_version UInt16,
+    INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = MergeTree
+PARTITION BY toDate(event_ts)
+ORDER BY (tenant_id, toDate(event_ts), event_type, event_ts)
+TTL toDateTime(event_ts) + INTERVAL {{ttl_days}} DAY DELETE
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 10000;
+
+-- migration: 0004_rollups
+-- Per-minute rollups filled by materialized views on spans_raw. Counts and sums are
+-- SimpleAggregateFunction (read with sum()), latency quantiles are states (read with
+-- quantilesTimingMerge). Each target keeps a dedup window so a re-inserted batch is not counted twice.
+CREATE TABLE IF NOT EXISTS {{database}}.spans_minute
+(
+    minute       DateTime,
+    tenant_id    LowCardinality(String),
+    env          LowCardinality(String),
+    service_name LowCardinality(String),
+    operation    LowCardinality(String),
+    calls        SimpleAggregateFunction(sum, UInt64),
+    errors       SimpleAggregateFunction(sum, UInt64),
+    tokens_total SimpleAggregateFunction(sum, UInt64),
+    cost_usd     SimpleAggregateFunction(sum, Decimal(38, 10)),
+    latency_ms   AggregateFunction(quantilesTiming(0.5, 0.9, 0.95, 0.99), Float64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (tenant_id, service_name, operation, env, minute)
+TTL minute + INTERVAL 400 DAY DELETE
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.spans_minute_mv TO {{database}}.spans_minute AS
+SELECT
+    toStartOfMinute(toDateTime(start_ts)) AS minute,
+    tenant_id, env, service_name, operation,
+    toUInt64(count()) AS calls,
+    toUInt64(countIf(status_code = 'ERROR')) AS errors,
+    sum(tokens_total) AS tokens_total,
+    sum(toDecimal128(cost_usd, 10)) AS cost_usd,
+    quantilesTimingState(0.5, 0.9, 0.95, 0.99)(duration_ms) AS latency_ms
+FROM {{database}}.spans_raw
+GROUP BY minute, tenant_id, env, service_name, operation;
+
+CREATE TABLE IF NOT EXISTS {{database}}.llm_minute
+(
+    minute             DateTime,
+    tenant_id          LowCardinality(String),
+    env                LowCardinality(String),
+    provider           LowCardinality(String),
+    model              LowCardinality(String),
+    calls              SimpleAggregateFunction(sum, UInt64),
+    errors             SimpleAggregateFunction(sum, UInt64),
+    unpriced_calls     SimpleAggregateFunction(sum, UInt64),
+    tokens_prompt      SimpleAggregateFunction(sum, UInt64),
+    tokens_completion  SimpleAggregateFunction(sum, UInt64),
+    tokens_cache_read  SimpleAggregateFunction(sum, UInt64),
+    tokens_cache_write SimpleAggregateFunction(sum, UInt64),
+    tokens_reasoning   SimpleAggregateFunction(sum, UInt64),
+    tokens_total       SimpleAggregateFunction(sum, UInt64),
+    cost_usd           SimpleAggregateFunction(sum, Decimal(38, 10)),
+    latency_ms         AggregateFunction(quantilesTiming(0.5, 0.9, 0.95, 0.99), Float64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (tenant_id, provider, model, env, minute)
+TTL minute + INTERVAL 400 DAY DELETE
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.llm_minute_mv TO {{database}}.llm_minute AS
+SELECT
+    toStartOfMinute(toDateTime(start_ts)) AS minute,
+    tenant_id, env, provider, model,
+    toUInt64(count()) AS calls,
+    toUInt64(countIf(status_code = 'ERROR')) AS errors,
+    toUInt64(countIf(cost_source = 'unpriced')) AS unpriced_calls,
+    sum(tokens_prompt) AS tokens_prompt,
+    sum(tokens_completion) AS tokens_completion,
+    sum(tokens_cache_read) AS tokens_cache_read,
+    sum(tokens_cache_write) AS tokens_cache_write,
+    sum(tokens_reasoning) AS tokens_reasoning,
+    sum(tokens_total) AS tokens_total,
+    sum(toDecimal128(cost_usd, 10)) AS cost_usd,
+    quantilesTimingState(0.5, 0.9, 0.95, 0.99)(duration_ms) AS latency_ms
+FROM {{database}}.spans_raw
+WHERE gen_ai_operation IN ('chat', 'text_completion', 'generate_content', 'embeddings', 'rerank')
+GROUP BY minute, tenant_id, env, provider, model;
+
+CREATE TABLE IF NOT EXISTS {{database}}.tool_minute
+(
+    minute     DateTime,
+    tenant_id  LowCardinality(String),
+    env        LowCardinality(String),
+    tool_name  LowCardinality(String),
+    calls      SimpleAggregateFunction(sum, UInt64),
+    errors     SimpleAggregateFunction(sum, UInt64),
+    latency_ms AggregateFunction(quantilesTiming(0.5, 0.9, 0.95, 0.99), Float64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (tenant_id, tool_name, env, minute)
+TTL minute + INTERVAL 400 DAY DELETE
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.tool_minute_mv TO {{database}}.tool_minute AS
+SELECT
+    toStartOfMinute(toDateTime(start_ts)) AS minute,
+    tenant_id, env, tool_name,
+    toUInt64(count()) AS calls,
+    toUInt64(countIf(status_code = 'ERROR')) AS errors,
+    quantilesTimingState(0.5, 0.9, 0.95, 0.99)(duration_ms) AS latency_ms
+FROM {{database}}.spans_raw
+WHERE gen_ai_operation = 'execute_tool'
+GROUP BY minute, tenant_id, env, tool_name;
+
+-- Trace lookup: one trace found by id without scanning spans_raw; start/end bound the spans_raw read.
+CREATE TABLE IF NOT EXISTS {{database}}.trace_index
+(
+    day            Date,
+    trace_id       String,
+    tenant_id      LowCardinality(String),
+    start_ts       SimpleAggregateFunction(min, DateTime64(9)),
+    end_ts         SimpleAggregateFunction(max, DateTime64(9)),
+    root_service   SimpleAggregateFunction(max, String),
+    root_operation SimpleAggregateFunction(max, String),
+    span_count     SimpleAggregateFunction(sum, UInt64),
+    error_count    SimpleAggregateFunction(sum, UInt64),
+    cost_usd       SimpleAggregateFunction(sum, Decimal(38, 10))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (trace_id, tenant_id, day)
+TTL day + INTERVAL {{ttl_days}} DAY DELETE
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.trace_index_mv TO {{database}}.trace_index AS
+SELECT
+    toDate(span_start) AS day,
+    trace_id, tenant_id,
+    min(span_start) AS start_ts,
+    max(span_end) AS end_ts,
+    max(if(parent_span_id = '', toString(service_name), '')) AS root_service,
+    max(if(parent_span_id = '', toString(operation), '')) AS root_operation,
+    toUInt64(count()) AS span_count,
+    toUInt64(countIf(status_code = 'ERROR')) AS error_count,
+    sum(toDecimal128(cost_usd, 10)) AS cost_usd
+-- Renamed in a subquery: an aggregate aliased start_ts would shadow the column in toDate(start_ts).
+FROM (SELECT start_ts AS span_start, end_ts AS span_end, trace_id, tenant_id, parent_span_id, service_name, operation, status_code, cost_usd FROM {{database}}.spans_raw)
+GROUP BY day, trace_id, tenant_id;

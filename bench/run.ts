@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { splitByTrace } from '../services/receiver/process.js';
-import { spanRows } from '../services/shared/normalize.js';
+import { Normalizer } from '../services/shared/normalize/rows.js';
 import { decodeTracesJson } from '../services/shared/otlp/json.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../services/shared/otlp/protobuf.js';
 import { type KafkaBroker, freePort, startKafkaBroker } from '../test/harness/kafka-broker.js';
@@ -59,7 +59,8 @@ function micro(): void {
   const n = proto!.spans;
   const jsonText = Buffer.from(json!.body).toString('utf8');
   const decoded = decodeTracesProtobuf(proto!.body).data;
-  const rows = spanRows(decoded, { tenant: 'd', env: 'e' });
+  const normalizer = new Normalizer({ tenancy: { tenant: 'd', env: 'e' }, contentMaxBytes: 16384, noContentTenants: [], prices: [] });
+  const rows = normalizer.normalize(decoded).spans;
   results.micro_request_spans = n;
   results.micro_request_bytes_protobuf = proto!.body.length;
   results.micro_request_bytes_json = json!.body.length;
@@ -69,7 +70,7 @@ function micro(): void {
   record('encode_per_trace_spans_per_s', 'split per trace + protobuf encode', n * perSecond(() => {
     for (const t of splitByTrace(decoded).values()) encodeTracesProtobuf(t);
   }), 'spans/s');
-  record('normalize_rows_per_s', 'span -> spans_raw row', n * perSecond(() => spanRows(decoded, { tenant: 'd', env: 'e' })), 'rows/s');
+  record('normalize_rows_per_s', 'normalize (GenAI, cost, events) -> rows', n * perSecond(() => normalizer.normalize(decoded)), 'spans/s');
   record('row_json_rows_per_s', 'row -> JSONEachRow text', n * perSecond(() => rows.map((r) => JSON.stringify(r)).join('\n')), 'rows/s');
 }
 

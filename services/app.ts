@@ -14,12 +14,12 @@ import { Batcher } from './shared/batcher.js';
 import { type ClickHouseHandle, openClickHouse } from './shared/clickhouse/client.js';
 import { migrate } from './shared/clickhouse/migrate.js';
 import { queryRoute } from './shared/clickhouse/query-route.js';
-import { SpanSink } from './shared/clickhouse/span-sink.js';
+import { TelemetrySink } from './shared/clickhouse/telemetry-sink.js';
 import { type Config, ConfigError, type PipelineConfig } from './shared/config.js';
 import { createKafka } from './shared/kafka.js';
 import type { Logger } from './shared/log.js';
 import { Registry } from './shared/metrics.js';
-import type { SpanRow } from './shared/normalize.js';
+import { type NormalizedRows, Normalizer, mergeRows, rowCount } from './shared/normalize/rows.js';
 
 export type Mode = 'receiver' | 'consumer' | 'all';
 
@@ -59,20 +59,21 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
   };
   try {
     let clickhouse: ClickHouseHandle | undefined;
-    let sink: SpanSink | undefined;
+    let sink: TelemetrySink | undefined;
     if (needsClickHouse) {
       clickhouse = await openClickHouse(config.clickhouse);
       const ch = clickhouse;
       stops.push(() => ch.close());
       await migrate(ch.client, { database: config.clickhouse.database, ttlDays: config.clickhouse.ttlDays }, log.child('migrate'));
-      sink = new SpanSink(ch.client, config.clickhouse.database, registry, log.child('clickhouse'));
+      sink = new TelemetrySink(ch.client, config.clickhouse.database, registry, log.child('clickhouse'));
       log.info('clickhouse ready', { location: ch.location, embedded: ch.embedded, database: config.clickhouse.database });
     }
+    const normalizer = new Normalizer({ tenancy: config.tenancy, contentMaxBytes: config.genai.contentMaxBytes, noContentTenants: config.genai.noContentTenants, prices: config.genai.prices });
     const kafka: Kafka | undefined = useKafka ? createKafka(config.kafka.brokers, config.kafka.clientId, log) : undefined;
 
     let consumer: ConsumerService | undefined;
     if (mode !== 'receiver' && useKafka) {
-      consumer = await startConsumer(config, kafka!, sink!, registry, log.child('consumer'));
+      consumer = await startConsumer(config, kafka!, normalizer, sink!, registry, log.child('consumer'));
       const c = consumer;
       stops.push(() => c.stop());
     }
@@ -86,8 +87,8 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
         exporter = kafkaExporter;
       } else {
         const direct = sink!;
-        const batcher = new Batcher<SpanRow>({ maxWeight: config.batch.maxRows, maxDelayMs: config.batch.maxDelayMs, weight: () => 1, flush: (rows) => direct.insert(rows) });
-        exporter = new ClickHouseDirectExporter(batcher, config.tenancy);
+        const batcher = new Batcher<NormalizedRows>({ maxWeight: config.batch.maxRows, maxDelayMs: config.batch.maxDelayMs, weight: rowCount, flush: (items) => direct.insert(mergeRows(items)) });
+        exporter = new ClickHouseDirectExporter(batcher, normalizer);
         log.info('no Kafka brokers configured: receiver writes to ClickHouse directly');
       }
       receiver = await startReceiver(config, exporter, registry, log.child('receiver'));

@@ -1,9 +1,10 @@
 // The consumer service: Kafka -> decode -> normalize -> batch -> ClickHouse, offsets committed after each INSERT.
 import type { Kafka } from 'kafkajs';
-import type { SpanSink } from '../shared/clickhouse/span-sink.js';
+import type { TelemetrySink } from '../shared/clickhouse/telemetry-sink.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
+import type { Normalizer } from '../shared/normalize/rows.js';
 import { KafkaSource } from './kafka-source.js';
 import { PartitionBatches } from './partition-batches.js';
 
@@ -13,7 +14,7 @@ export interface ConsumerService {
   stop(): Promise<void>;
 }
 
-export async function startConsumer(config: Config, kafka: Kafka, sink: SpanSink, registry: Registry, log: Logger): Promise<ConsumerService> {
+export async function startConsumer(config: Config, kafka: Kafka, normalizer: Normalizer, sink: TelemetrySink, registry: Registry, log: Logger): Promise<ConsumerService> {
   let source: KafkaSource | undefined;
   const batches = new PartitionBatches({
     topic: config.kafka.topic,
@@ -25,7 +26,7 @@ export async function startConsumer(config: Config, kafka: Kafka, sink: SpanSink
     log,
     isRunning: () => source?.isRunning() ?? false,
   });
-  source = new KafkaSource(kafka, config.kafka, config.tenancy, batches, registry, log);
+  source = new KafkaSource(kafka, config.kafka, normalizer, batches, registry, log);
   await source.start();
   log.info('consumer running', { topic: config.kafka.topic, group: config.kafka.groupId, encoding: config.kafka.encoding, batch_rows: config.batch.maxRows, batch_ms: config.batch.maxDelayMs });
   return { ready: () => source!.ready(), stop: () => source!.stop() };

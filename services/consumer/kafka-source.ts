@@ -6,7 +6,7 @@ import type { Config } from '../shared/config.js';
 import { ensureTopic } from '../shared/kafka.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
-import { type SpanRow, spanRows } from '../shared/normalize.js';
+import type { NormalizedRows, Normalizer } from '../shared/normalize/rows.js';
 import { decodeMessage } from './decode.js';
 import type { PartitionBatches } from './partition-batches.js';
 
@@ -30,7 +30,7 @@ export class KafkaSource {
   constructor(
     private readonly kafka: Kafka,
     private readonly cfg: Config['kafka'],
-    private readonly tenancy: Config['tenancy'],
+    private readonly normalizer: Normalizer,
     private readonly batches: PartitionBatches,
     registry: Registry,
     private readonly log: Logger,
@@ -85,12 +85,12 @@ export class KafkaSource {
     const partition = batch.partition;
     for (const message of batch.messages) {
       if (!this.running || !isRunning() || isStale()) return;
-      let rows: SpanRow[];
+      let rows: NormalizedRows;
       try {
-        rows = spanRows(decodeMessage(this.cfg.encoding, message.value).data, this.tenancy);
+        rows = this.normalizer.normalize(decodeMessage(this.cfg.encoding, message.value).data);
       } catch (err) {
         await this.deadLetter(partition, message.offset, message.key, message.value, (err as Error).message);
-        rows = [];
+        rows = { spans: [], events: [] };
       }
       const added = this.batches.add(partition, { offset: message.offset, rows });
       this.consumedMessages.inc();

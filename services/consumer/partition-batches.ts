@@ -2,14 +2,14 @@
 // range of one partition; the range's end is committed only after its INSERT succeeded. A failing
 // INSERT is retried with backoff and nothing is committed meanwhile.
 import { Batcher } from '../shared/batcher.js';
-import type { SpanSink } from '../shared/clickhouse/span-sink.js';
+import type { TelemetrySink } from '../shared/clickhouse/telemetry-sink.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
-import type { SpanRow } from '../shared/normalize.js';
+import { type NormalizedRows, mergeRows, rowCount } from '../shared/normalize/rows.js';
 
 export interface MessageRows {
   offset: string;
-  rows: SpanRow[];
+  rows: NormalizedRows;
 }
 
 export type CommitFn = (partition: number, nextOffset: string) => Promise<void>;
@@ -18,7 +18,7 @@ export interface PartitionBatchesOptions {
   topic: string;
   maxRows: number;
   maxDelayMs: number;
-  sink: SpanSink;
+  sink: TelemetrySink;
   commit: CommitFn;
   registry: Registry;
   log: Logger;
@@ -36,7 +36,7 @@ export class PartitionBatches {
   private readonly committed;
 
   constructor(private readonly opts: PartitionBatchesOptions) {
-    this.batchRows = opts.registry.histogram('tracehouse_consumer_batch_rows', 'Rows per INSERT batch.', [10, 100, 500, 1000, 5000, 10000, 50000]);
+    this.batchRows = opts.registry.histogram('tracehouse_consumer_batch_rows', 'Span rows per INSERT batch.', [10, 100, 500, 1000, 5000, 10000, 50000]);
     this.retries = opts.registry.counter('tracehouse_consumer_insert_retries_total', 'INSERT attempts retried after a failure.');
     this.committed = opts.registry.gauge('tracehouse_consumer_committed_offset', 'Next offset committed, per partition.');
   }
@@ -66,7 +66,7 @@ export class PartitionBatches {
       b = new Batcher<MessageRows>({
         maxWeight: this.opts.maxRows,
         maxDelayMs: this.opts.maxDelayMs,
-        weight: (item) => Math.max(1, item.rows.length),
+        weight: (item) => Math.max(1, rowCount(item.rows)),
         flush: (items) => this.insertAndCommit(partition, items),
       });
       this.batchers.set(partition, b);
@@ -77,7 +77,7 @@ export class PartitionBatches {
   private async insertAndCommit(partition: number, items: MessageRows[]): Promise<void> {
     const first = items[0]!.offset;
     const last = items[items.length - 1]!.offset;
-    const rows = items.length === 1 ? items[0]!.rows : items.flatMap((i) => i.rows);
+    const rows = mergeRows(items.map((i) => i.rows));
     // Same partition and offset range => same token, so a re-inserted identical batch is dropped by ClickHouse.
     const token = `${this.opts.topic}:${partition}:${first}-${last}`;
     for (let attempt = 0; ; attempt++) {
@@ -88,11 +88,11 @@ export class PartitionBatches {
         if (!this.opts.isRunning()) throw err;
         const wait = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
         this.retries.inc();
-        this.opts.log.warn('insert failed; retrying', { partition, first, last, rows: rows.length, attempt: attempt + 1, wait_ms: wait, err });
+        this.opts.log.warn('insert failed; retrying', { partition, first, last, spans: rows.spans.length, attempt: attempt + 1, wait_ms: wait, err });
         await new Promise((r) => setTimeout(r, wait));
       }
     }
-    this.batchRows.observe({}, rows.length);
+    this.batchRows.observe({}, rows.spans.length);
     const next = (BigInt(last) + 1n).toString();
     await this.opts.commit(partition, next);
     this.committed.set({ partition: String(partition) }, Number(next));

@@ -1,16 +1,16 @@
-// Direct stage for the embedded default (no Kafka configured): spans are mapped to rows, batched,
-// and the request is answered only after the INSERT holding its rows has committed.
+// Direct stage for the embedded default (no Kafka configured): spans are normalized, batched, and
+// the request is answered only after the INSERT holding its rows has committed.
 import type { Batcher } from '../shared/batcher.js';
+import type { NormalizedRows, Normalizer } from '../shared/normalize/rows.js';
 import type { TracesData } from '../shared/otlp/model.js';
-import { type SpanRow, type TenancyDefaults, spanRows } from '../shared/normalize.js';
 import { ExportUnavailableError, type TracesExporter } from './exporter.js';
 
 export class ClickHouseDirectExporter implements TracesExporter {
   readonly name = 'clickhouse';
 
   constructor(
-    private readonly batcher: Batcher<SpanRow>,
-    private readonly tenancy: TenancyDefaults,
+    private readonly batcher: Batcher<NormalizedRows>,
+    private readonly normalizer: Normalizer,
   ) {}
 
   ready(): boolean {
@@ -19,7 +19,7 @@ export class ClickHouseDirectExporter implements TracesExporter {
 
   async export(data: TracesData): Promise<void> {
     try {
-      await this.batcher.add(spanRows(data, this.tenancy));
+      await this.batcher.add([this.normalizer.normalize(data)]);
     } catch (err) {
       throw new ExportUnavailableError(`clickhouse insert failed: ${(err as Error).message}`, 2);
     }

@@ -2,7 +2,7 @@
 // tenant.id / deployment.environment, or the configured defaults), and spans are grouped per
 // trace so each trace becomes one Kafka message keyed by its id.
 import type { ResourceSpans, ScopeSpans, TracesData } from '../shared/otlp/model.js';
-import { ENV_KEY, TENANT_KEY, resolveTenancy, type TenancyDefaults } from '../shared/normalize.js';
+import { ENV_KEY, TENANT_KEY, resolveTenancy, type TenancyDefaults } from '../shared/normalize/attributes.js';
 
 export function stampTenancy(data: TracesData, defaults: TenancyDefaults): void {
   for (const rs of data.resourceSpans) {

@@ -2,6 +2,7 @@
 // service.pipelines) resolved into one typed object, then environment overrides on top.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { ModelPrice } from './normalize/price-table.js';
 
 export type KafkaEncoding = 'otlp_proto' | 'otlp_json';
 
@@ -26,6 +27,7 @@ export interface Config {
     partitionTracesById: boolean;
   };
   tenancy: { tenant: string; env: string };
+  genai: { contentMaxBytes: number; noContentTenants: string[]; prices: ModelPrice[] };
   batch: { maxRows: number; maxDelayMs: number };
   clickhouse: { url: string; dataDir: string; database: string; username: string; password: string; ttlDays: number };
   admin: { host: string; port: number };
@@ -99,6 +101,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
   const kafkaOut = node(doc, 'exporters', 'kafka');
   const attrs = node(doc, 'processors', 'attributes');
   const batch = node(doc, 'processors', 'batch');
+  const genai = node(doc, 'processors', 'genai');
   const ch = node(doc, 'exporters', 'clickhouse');
   const metrics = node(doc, 'service', 'telemetry', 'metrics');
 
@@ -126,6 +129,11 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       tenant: env.TRACEHOUSE_DEFAULT_TENANT ?? str(attrs, 'default_tenant', 'default'),
       env: env.TRACEHOUSE_DEFAULT_ENV ?? str(attrs, 'default_env', 'unknown'),
     },
+    genai: {
+      contentMaxBytes: env.TRACEHOUSE_CONTENT_MAX_BYTES !== undefined ? int({ v: env.TRACEHOUSE_CONTENT_MAX_BYTES }, 'v', 0) : int(genai, 'content_max_bytes', 16 * 1024),
+      noContentTenants: strList(genai, 'no_content_tenants'),
+      prices: readPrices(genai.prices),
+    },
     batch: {
       maxRows: env.BATCH_MAX_ROWS !== undefined ? int({ v: env.BATCH_MAX_ROWS }, 'v', 0) : int(batch, 'send_batch_size', 10_000),
       maxDelayMs: env.BATCH_TIMEOUT !== undefined ? parseDurationMs(env.BATCH_TIMEOUT, 'BATCH_TIMEOUT') : duration(batch, 'timeout', 1000),
@@ -147,12 +155,39 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
   return config;
 }
 
+const PRICE_NUMBERS = ['input', 'output', 'cache_read', 'cache_write', 'reasoning'] as const;
+
+/** processors.genai.prices: rows added to or overriding the shipped model price table. */
+function readPrices(raw: unknown): ModelPrice[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new ConfigError('processors.genai.prices must be a list');
+  return raw.map((item: unknown, i) => {
+    const n = node(item);
+    const where = `processors.genai.prices[${i}]`;
+    const model = str(n, 'model', '');
+    if (model === '') throw new ConfigError(`${where}.model is required`);
+    const from = str(n, 'effective_from', '1970-01-01');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(from)) throw new ConfigError(`${where}.effective_from must be YYYY-MM-DD`);
+    const price: ModelPrice = { provider: str(n, 'provider', ''), model, aliases: strList(n, 'aliases'), effective_from: from, input: 0, output: 0 };
+    for (const key of PRICE_NUMBERS) {
+      const v = n[key];
+      if (v === undefined) {
+        if (key === 'input' || key === 'output') throw new ConfigError(`${where}.${key} (USD per 1M tokens) is required`);
+        continue;
+      }
+      if (typeof v !== 'number' || !(v >= 0)) throw new ConfigError(`${where}.${key} must be a non-negative number`);
+      price[key] = v;
+    }
+    return price;
+  });
+}
+
 const DEFAULT_PIPELINES: Record<string, PipelineConfig> = {
   'traces/ingest': { receivers: ['otlp'], processors: ['attributes'], exporters: ['kafka'] },
-  'traces/store': { receivers: ['kafka'], processors: ['batch'], exporters: ['clickhouse'] },
+  'traces/store': { receivers: ['kafka'], processors: ['genai', 'batch'], exporters: ['clickhouse'] },
 };
 
-const KNOWN = { receivers: ['otlp', 'kafka'], processors: ['attributes', 'batch'], exporters: ['kafka', 'clickhouse'] };
+const KNOWN = { receivers: ['otlp', 'kafka'], processors: ['attributes', 'genai', 'batch'], exporters: ['kafka', 'clickhouse'] };
 
 function readPipelines(doc: unknown): Record<string, PipelineConfig> {
   const pipelines = node(doc, 'service', 'pipelines');

@@ -67,6 +67,47 @@ describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
     });
   }
 
+  it('normalizes GenAI columns, prices the calls, stores the events and fills the rollups', async () => {
+    const tenant = 'tenant-protobuf-plain';
+    const db = pipeline.config.clickhouse.database;
+    const spans = await pipeline.query<Record<string, string>>(
+      `SELECT operation, gen_ai_operation, agent_name, provider, model, request_model, tool_name, tokens_prompt, tokens_completion, tokens_cache_read,
+              tokens_total, cost_source, toString(cost_usd) AS cost, workflow_id, user_id, error_type
+       FROM ${db}.spans_raw WHERE tenant_id = {tenant:String} ORDER BY start_ts`,
+      { tenant },
+    );
+    assert.equal(spans.length, 15);
+    const chats = spans.filter((r) => r.gen_ai_operation === 'chat');
+    assert.equal(chats.length, 6);
+    for (const c of chats) {
+      assert.equal(c.provider, 'openai');
+      assert.equal(c.request_model, 'gpt-4o');
+      assert.equal(c.cost_source, 'computed');
+      assert.ok(Number(c.cost) > 0);
+    }
+    // First call of run 0: 1200 input (no cache), 85 output at gpt-4o prices (2.5 / 10 per 1M).
+    assert.deepEqual([chats[0]!.model, chats[0]!.tokens_prompt, chats[0]!.tokens_total, chats[0]!.cost], ['gpt-4o-2024-08-06', '1200', '1285', String((1200 * 2.5 + 85 * 10) / 1e6)]);
+    // Second call: 1700 input of which 1024 cached (1.25 per 1M), 420 output.
+    assert.deepEqual([chats[1]!.model, chats[1]!.tokens_cache_read, chats[1]!.cost], ['gpt-4o', '1024', String((676 * 2.5 + 1024 * 1.25 + 420 * 10) / 1e6)]);
+    const tools = spans.filter((r) => r.gen_ai_operation === 'execute_tool');
+    assert.deepEqual(tools.map((t) => [t.tool_name, t.error_type]).sort(), [['calculator', ''], ['calculator', ''], ['calculator', ''], ['web_search', 'Error'], ['web_search', 'Error'], ['web_search', 'Error']]);
+    const agents = spans.filter((r) => r.gen_ai_operation === 'invoke_agent');
+    assert.deepEqual(agents.map((a) => [a.agent_name, a.user_id]), [0, 1, 2].map(() => ['research_assistant', 'user-7']));
+    assert.deepEqual(agents.map((a) => a.workflow_id), ['wf-0', 'wf-1', 'wf-2']);
+
+    const events = await pipeline.query<{ event_type: string; n: string }>(`SELECT event_type, count() AS n FROM ${db}.events_raw WHERE tenant_id = {tenant:String} GROUP BY event_type ORDER BY event_type`, { tenant });
+    assert.deepEqual(events, [{ event_type: 'exception', n: '3' }, { event_type: 'gen_ai.choice', n: '3' }]);
+
+    const llm = await pipeline.query<Record<string, string>>(`SELECT model, sum(calls) AS calls, sum(tokens_prompt) AS tp, toString(sum(cost_usd)) AS cost FROM ${db}.llm_minute WHERE tenant_id = {tenant:String} GROUP BY model ORDER BY model`, { tenant });
+    const raw = await pipeline.query<Record<string, string>>(`SELECT model, count() AS calls, sum(tokens_prompt) AS tp, toString(sum(toDecimal128(cost_usd, 10))) AS cost FROM ${db}.spans_raw WHERE tenant_id = {tenant:String} AND gen_ai_operation = 'chat' GROUP BY model ORDER BY model`, { tenant });
+    assert.deepEqual(llm, raw);
+    const toolsMinute = await pipeline.query<Record<string, string>>(`SELECT tool_name, sum(calls) AS calls, sum(errors) AS errors FROM ${db}.tool_minute WHERE tenant_id = {tenant:String} GROUP BY tool_name ORDER BY tool_name`, { tenant });
+    assert.deepEqual(toolsMinute, [{ tool_name: 'calculator', calls: '3', errors: '0' }, { tool_name: 'web_search', calls: '3', errors: '3' }]);
+    const traceIds = [...new Set((await pipeline.query<{ trace_id: string }>(`SELECT trace_id FROM ${db}.spans_raw WHERE tenant_id = {tenant:String}`, { tenant })).map((r) => r.trace_id))];
+    const index = await pipeline.query<Record<string, string>>(`SELECT trace_id, sum(span_count) AS spans, sum(error_count) AS errors, max(root_service) AS root FROM ${db}.trace_index WHERE trace_id = {id:String} GROUP BY trace_id`, { id: traceIds[0] });
+    assert.deepEqual(index, [{ trace_id: traceIds[0], spans: '5', errors: '1', root: 'research-agent' }]);
+  });
+
   it('publishes one OTLP protobuf message per trace, keyed by the hex trace id, with tenant and env stamped', async () => {
     const kafka = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'e2e-inspect', logLevel: 0 });
     const consumer = kafka.consumer({ groupId: `inspect-${Date.now()}` });

@@ -35,6 +35,15 @@ describe('config', () => {
     assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs, c.clickhouse.ttlDays, c.tenancy.tenant], [50, 250, 7, 'solo']);
   });
 
+  it('reads the genai processor: content cap, opted-out tenants, price rows', () => {
+    const c = resolveConfig({ processors: { genai: { content_max_bytes: 1024, no_content_tenants: ['bank'], prices: [{ provider: 'acme', model: 'acme-1', effective_from: '2025-01-01', input: 1, output: 2, cache_read: 0.1 }] } } }, {});
+    assert.deepEqual(c.genai, { contentMaxBytes: 1024, noContentTenants: ['bank'], prices: [{ provider: 'acme', model: 'acme-1', aliases: [], effective_from: '2025-01-01', input: 1, output: 2, cache_read: 0.1 }] });
+    assert.equal(resolveConfig({}, {}).genai.contentMaxBytes, 16 * 1024);
+    assert.throws(() => resolveConfig({ processors: { genai: { prices: [{ model: 'x', input: 1 }] } } }, {}), /prices\[0\]\.output .* is required/);
+    assert.throws(() => resolveConfig({ processors: { genai: { prices: [{ model: 'x', input: -1, output: 1 }] } } }, {}), /prices\[0\]\.input must be a non-negative number/);
+    assert.throws(() => resolveConfig({ processors: { genai: { prices: [{ model: 'x', input: 1, output: 1, effective_from: 'soon' }] } } }, {}), /YYYY-MM-DD/);
+  });
+
   it('parses collector durations', () => {
     assert.deepEqual(['500ms', '1s', '2m', '720h', '1.5s', 40].map((d) => parseDurationMs(d, 'd')), [500, 1000, 120_000, 2_592_000_000, 1500, 40]);
     assert.throws(() => parseDurationMs('soon', 'd'), ConfigError);

@@ -9,7 +9,8 @@ import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpa
 import { decodeTracesJson } from '../../services/shared/otlp/json.js';
 import { type DecodedTraces, type Span, OtlpDecodeError } from '../../services/shared/otlp/model.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
-import { anyValueToString, spanRows } from '../../services/shared/normalize.js';
+import { anyValueToString } from '../../services/shared/normalize/attributes.js';
+import { Normalizer } from '../../services/shared/normalize/rows.js';
 import { emitAgentRun, expectedAttributeText, hrTimeToNanos } from '../harness/agent-traces.js';
 
 function sdkSpans(runs = 3): ReadableSpan[] {
@@ -151,17 +152,21 @@ describe('OTLP JSON decoder', () => {
   });
 });
 
+function normalizer(tenancy: { tenant: string; env: string }): Normalizer {
+  return new Normalizer({ tenancy, contentMaxBytes: 16384, noContentTenants: [], prices: [] });
+}
+
 describe('span rows', () => {
   it('maps tenant and env from resource conventions, falling back to defaults', () => {
     const spans = sdkSpans(1);
-    const rows = spanRows(decodeTracesProtobuf(ProtobufTraceSerializer.serializeRequest(spans)!).data, { tenant: 'default', env: 'unknown' });
+    const rows = normalizer({ tenant: 'default', env: 'unknown' }).normalize(decodeTracesProtobuf(ProtobufTraceSerializer.serializeRequest(spans)!).data).spans;
     assert.equal(rows.length, spans.length);
     for (const row of rows) {
       assert.equal(row.tenant_id, 'acme');
       assert.equal(row.env, 'prod');
       assert.equal(row.service_name, 'codec-agent');
     }
-    const bare = spanRows(decodeTracesJson('{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","startTimeUnixNano":"1000000","endTimeUnixNano":"3500000"}]}]}]}').data, { tenant: 't0', env: 'e0' });
+    const bare = normalizer({ tenant: 't0', env: 'e0' }).normalize(decodeTracesJson('{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","startTimeUnixNano":"1000000","endTimeUnixNano":"3500000"}]}]}]}').data).spans;
     assert.deepEqual([bare[0]!.tenant_id, bare[0]!.env, bare[0]!.service_name, bare[0]!.duration_ms], ['t0', 'e0', 'unknown_service', 2.5]);
   });
 });

@@ -15,6 +15,8 @@ export const BASE_SETTINGS: ClickHouseSettings = {
   // Synchronous inserts: an acknowledged insert is on disk, and dedup tokens apply (chdb defaults to 1).
   async_insert: 0,
   date_time_input_format: 'best_effort',
+  // A re-inserted batch (same token) must be dropped from the rollups too, not only from spans_raw.
+  deduplicate_blocks_in_dependent_materialized_views: 1,
   output_format_json_quote_64bit_integers: 1,
 };
 

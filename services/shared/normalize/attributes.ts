@@ -1,0 +1,65 @@
+// Attribute values as stored (Map(String, String) text) and the tenancy a resource belongs to.
+import type { AnyValue, KeyValue } from '../otlp/model.js';
+
+export interface TenancyDefaults {
+  tenant: string;
+  env: string;
+}
+
+/** Resource keys the receiver stamps (attributes processor) and the consumer reads first. */
+export const TENANT_KEY = 'tenant_id';
+export const ENV_KEY = 'env';
+const TENANT_SOURCES = [TENANT_KEY, 'tenant.id'];
+const ENV_SOURCES = [ENV_KEY, 'deployment.environment.name', 'deployment.environment'];
+
+function firstString(attrs: KeyValue[], keys: string[]): string {
+  for (const key of keys) {
+    for (const kv of attrs) {
+      if (kv.key === key) {
+        const s = anyValueToString(kv.value);
+        if (s !== '') return s;
+      }
+    }
+  }
+  return '';
+}
+
+/** Tenant and environment of a resource: stamped keys first, then the OTel resource conventions, then defaults. */
+export function resolveTenancy(resourceAttrs: KeyValue[], defaults: TenancyDefaults): TenancyDefaults {
+  return {
+    tenant: firstString(resourceAttrs, TENANT_SOURCES) || defaults.tenant,
+    env: firstString(resourceAttrs, ENV_SOURCES) || defaults.env,
+  };
+}
+
+export function anyValueToString(v: AnyValue): string {
+  if ('stringValue' in v) return v.stringValue;
+  if ('boolValue' in v) return v.boolValue ? 'true' : 'false';
+  if ('intValue' in v) return String(v.intValue);
+  if ('doubleValue' in v) return String(v.doubleValue);
+  if ('bytesValue' in v) return Buffer.from(v.bytesValue).toString('base64');
+  if ('arrayValue' in v || 'kvlistValue' in v) return JSON.stringify(anyValueToPlain(v));
+  return '';
+}
+
+type Plain = string | number | boolean | null | Plain[] | { [k: string]: Plain };
+
+function anyValueToPlain(v: AnyValue): Plain {
+  if ('arrayValue' in v) return v.arrayValue.map(anyValueToPlain);
+  if ('kvlistValue' in v) {
+    const out: { [k: string]: Plain } = {};
+    for (const kv of v.kvlistValue) out[kv.key] = anyValueToPlain(kv.value);
+    return out;
+  }
+  if ('boolValue' in v) return v.boolValue;
+  if ('doubleValue' in v) return Number.isFinite(v.doubleValue) ? v.doubleValue : String(v.doubleValue);
+  if ('intValue' in v) return typeof v.intValue === 'bigint' ? v.intValue.toString() : v.intValue;
+  if ('stringValue' in v || 'bytesValue' in v) return anyValueToString(v);
+  return null;
+}
+
+export function attributesToMap(attrs: KeyValue[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of attrs) out[kv.key] = anyValueToString(kv.value);
+  return out;
+}

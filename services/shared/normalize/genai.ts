@@ -1,0 +1,158 @@
+// GenAI conventions -> canonical spans_raw columns. Covers OTel GenAI (current and deprecated names),
+// OpenInference, OpenLLMetry/Traceloop, the Vercel AI SDK (v4 and v5 usage names) and the plain names
+// of the architecture brief (model, tokens.prompt, tokens.completion, cost.usd, user_id, workflow_id,
+// tool_name). Mapping table: research/genai-conventions-and-anchors.md.
+//
+// Token semantics of the canonical columns (so nothing is counted twice):
+//   tokens_prompt      all input tokens, cached ones included (the OTel definition);
+//   tokens_cache_read  / tokens_cache_write: the part of tokens_prompt read from / written to a cache;
+//   tokens_completion  all output tokens, reasoning included; tokens_reasoning is the part spent reasoning;
+//   tokens_total       tokens_prompt + tokens_completion (the reported total only when neither is known).
+// Conventions whose input count excludes cached tokens (Vercel AI SDK v5) get them added back.
+
+/** Bumped whenever a mapping below changes meaning; stored on every row. */
+export const NORMALIZER_VERSION = 1;
+
+export interface GenAiFields {
+  gen_ai_operation: string;
+  agent_name: string;
+  provider: string;
+  model: string;
+  request_model: string;
+  tool_name: string;
+  tokens_prompt: number;
+  tokens_completion: number;
+  tokens_cache_read: number;
+  tokens_cache_write: number;
+  tokens_reasoning: number;
+  tokens_total: number;
+  /** Cost reported by the instrumentation, or null when none was. */
+  reported_cost_usd: number | null;
+  user_id: string;
+  session_id: string;
+  workflow_id: string;
+  error_type: string;
+}
+
+/** Operations that are one call to a model: these rows feed the LLM rollup and get a cost. */
+export const LLM_OPERATIONS: ReadonlySet<string> = new Set(['chat', 'text_completion', 'generate_content', 'embeddings', 'rerank']);
+
+type Attrs = Record<string, string>;
+
+function first(a: Attrs, keys: readonly string[]): string {
+  for (const k of keys) {
+    const v = a[k];
+    if (v !== undefined && v !== '') return v;
+  }
+  return '';
+}
+
+/** Largest sane token count for one span; anything above is treated as garbage. */
+const MAX_TOKENS = 1e12;
+
+function count(a: Attrs, keys: readonly string[]): number | null {
+  for (const k of keys) {
+    const raw = a[k];
+    if (raw === undefined || raw === '') continue;
+    const n = Number(raw);
+    if (Number.isFinite(n) && n >= 0 && n <= MAX_TOKENS) return Math.floor(n);
+  }
+  return null;
+}
+
+const OPENINFERENCE_KINDS: Record<string, string> = {
+  LLM: 'chat',
+  EMBEDDING: 'embeddings',
+  TOOL: 'execute_tool',
+  AGENT: 'invoke_agent',
+  CHAIN: 'invoke_workflow',
+  RETRIEVER: 'retrieval',
+  RERANKER: 'rerank',
+  GUARDRAIL: 'guardrail',
+  EVALUATOR: 'evaluate',
+  PROMPT: 'prompt',
+};
+
+const TRACELOOP_REQUEST_TYPES: Record<string, string> = { chat: 'chat', completion: 'text_completion', embedding: 'embeddings', rerank: 'rerank' };
+const TRACELOOP_SPAN_KINDS: Record<string, string> = { workflow: 'invoke_workflow', task: 'task', agent: 'invoke_agent', tool: 'execute_tool' };
+
+/**
+ * Vercel AI SDK operation ids. The outer ai.generateText / ai.streamText spans carry the usage summed
+ * over their inner doGenerate/doStream calls, so only the inner ones count as model calls.
+ */
+function vercelOperation(operationId: string): string {
+  if (operationId.endsWith('.doGenerate') || operationId.endsWith('.doStream')) return 'chat';
+  if (operationId === 'ai.toolCall') return 'execute_tool';
+  if (operationId.startsWith('ai.embed')) return operationId.endsWith('.doEmbed') ? 'embeddings' : 'invoke_workflow';
+  return 'invoke_workflow';
+}
+
+function operationOf(a: Attrs): string {
+  const otel = a['gen_ai.operation.name'];
+  if (otel) return otel;
+  const oiKind = a['openinference.span.kind'];
+  if (oiKind) return OPENINFERENCE_KINDS[oiKind.toUpperCase()] ?? oiKind.toLowerCase();
+  const tlType = a['llm.request.type'];
+  if (tlType) return TRACELOOP_REQUEST_TYPES[tlType] ?? tlType;
+  const tlKind = a['traceloop.span.kind'];
+  if (tlKind) return TRACELOOP_SPAN_KINDS[tlKind] ?? tlKind;
+  const vercel = a['ai.operationId'];
+  if (vercel) return vercelOperation(vercel);
+  if (a.tool_name) return 'execute_tool';
+  if (a.model || a['tokens.prompt'] || a['tokens.completion']) return 'chat';
+  return '';
+}
+
+/** Provider ids as the conventions name them; Vercel's "openai.chat" style keeps its first part. */
+function providerOf(a: Attrs): string {
+  const p = first(a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system', 'ai.model.provider', 'provider']);
+  const lower = p.toLowerCase();
+  return a['ai.model.provider'] === p && lower.includes('.') ? lower.slice(0, lower.indexOf('.')) : lower;
+}
+
+function entityName(a: Attrs, kind: string): string {
+  return a['traceloop.span.kind'] === kind ? (a['traceloop.entity.name'] ?? '') : '';
+}
+
+export function genAiFields(a: Attrs, statusCode: number, exceptionType: string): GenAiFields {
+  const operation = operationOf(a);
+  const vercelOuter = a['ai.operationId'] !== undefined && operation === 'invoke_workflow';
+
+  const cacheRead = count(a, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'llm.token_count.prompt_details.cache_read', 'ai.usage.cachedInputTokens']);
+  const cacheWrite = count(a, ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens', 'llm.token_count.prompt_details.cache_write']);
+  let prompt = count(a, ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.promptTokens', 'tokens.prompt']);
+  // Vercel AI SDK v5 reports input tokens without the cached ones.
+  const vercelInput = count(a, ['ai.usage.inputTokens']);
+  if (prompt === null && vercelInput !== null) prompt = vercelInput + (cacheRead ?? 0);
+  const completion = count(a, ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion', 'ai.usage.completionTokens', 'ai.usage.outputTokens', 'tokens.completion']);
+  const reasoning = count(a, ['gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.reasoning_tokens', 'llm.token_count.completion_details.reasoning', 'ai.usage.reasoningTokens']);
+  const reportedTotal = count(a, ['llm.token_count.total', 'llm.usage.total_tokens', 'ai.usage.totalTokens', 'gen_ai.usage.total_tokens', 'tokens.total']);
+  const total = prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : (reportedTotal ?? 0);
+
+  const costRaw = first(a, ['llm.cost.total', 'gen_ai.usage.cost', 'cost.usd', 'gen_ai.cost.usd']);
+  const cost = costRaw === '' ? NaN : Number(costRaw);
+
+  const requestModel = first(a, ['gen_ai.request.model', 'llm.request.model_name', 'llm.model_name', 'ai.model.id', 'model']);
+  const responseModel = first(a, ['gen_ai.response.model', 'llm.response.model_name', 'ai.response.model']);
+
+  return {
+    gen_ai_operation: operation,
+    agent_name: first(a, ['gen_ai.agent.name', 'agent.name']) || entityName(a, 'agent') || first(a, ['ai.telemetry.functionId']),
+    provider: providerOf(a),
+    model: responseModel || requestModel,
+    request_model: requestModel,
+    tool_name: first(a, ['gen_ai.tool.name', 'tool.name', 'ai.toolCall.name', 'tool_name']) || entityName(a, 'tool'),
+    // Outer Vercel spans repeat their children's usage; counting it again would double the tokens.
+    tokens_prompt: vercelOuter ? 0 : (prompt ?? 0),
+    tokens_completion: vercelOuter ? 0 : (completion ?? 0),
+    tokens_cache_read: vercelOuter ? 0 : (cacheRead ?? 0),
+    tokens_cache_write: vercelOuter ? 0 : (cacheWrite ?? 0),
+    tokens_reasoning: vercelOuter ? 0 : (reasoning ?? 0),
+    tokens_total: vercelOuter ? 0 : total,
+    reported_cost_usd: !vercelOuter && Number.isFinite(cost) && cost >= 0 ? cost : null,
+    user_id: first(a, ['user_id', 'user.id', 'enduser.id', 'traceloop.association.properties.user_id', 'ai.telemetry.metadata.userId']),
+    session_id: first(a, ['gen_ai.conversation.id', 'session.id', 'session_id', 'traceloop.association.properties.session_id', 'ai.telemetry.metadata.sessionId']),
+    workflow_id: first(a, ['workflow_id', 'workflow.id', 'traceloop.workflow.name', 'ai.telemetry.metadata.workflowId']),
+    error_type: first(a, ['error.type']) || exceptionType || (statusCode === 2 ? '_OTHER' : ''),
+  };
+}

@@ -1,0 +1,190 @@
+// Maps decoded OTLP spans to rows of telemetry.spans_raw and their events to telemetry.events_raw:
+// GenAI columns, cost and content policy applied. Shared by the consumer and the direct path, so
+// both write exactly the same rows.
+import type { Span, TracesData } from '../otlp/model.js';
+import { type TenancyDefaults, attributesToMap, resolveTenancy } from './attributes.js';
+import { type ContentOutcome, type ContentPolicy, applyContentPolicy } from './content.js';
+import { type GenAiFields, LLM_OPERATIONS, NORMALIZER_VERSION, genAiFields } from './genai.js';
+import { type CostSource, PriceTable } from './pricing.js';
+import type { ModelPrice } from './price-table.js';
+
+/** One row of telemetry.spans_raw, in the JSONEachRow shape the insert sends. */
+export interface SpanRow extends Omit<GenAiFields, 'reported_cost_usd' | 'request_model'> {
+  tenant_id: string;
+  env: string;
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string;
+  trace_state: string;
+  service_name: string;
+  operation: string;
+  span_kind: string;
+  status_code: string;
+  status_message: string;
+  /** Unix nanoseconds as a decimal string: DateTime64(9) reads it exactly. */
+  start_ts: string;
+  end_ts: string;
+  duration_ms: number;
+  resource_attributes: Record<string, string>;
+  attributes: Record<string, string>;
+  scope_name: string;
+  scope_version: string;
+  events_count: number;
+  links_count: number;
+  request_model: string;
+  cost_usd: number;
+  cost_source: CostSource;
+  price_version: string;
+  content_truncated: number;
+  content_dropped: number;
+  normalizer_version: number;
+}
+
+/** One row of telemetry.events_raw. */
+export interface EventRow {
+  event_ts: string;
+  event_type: string;
+  tenant_id: string;
+  env: string;
+  service_name: string;
+  trace_id: string;
+  span_id: string;
+  operation: string;
+  payload_json: string;
+  model: string;
+  tool_name: string;
+  tokens_prompt: number;
+  tokens_completion: number;
+  tokens_total: number;
+  cost_usd: number;
+  normalizer_version: number;
+}
+
+export interface NormalizedRows {
+  spans: SpanRow[];
+  events: EventRow[];
+}
+
+export interface NormalizerOptions {
+  tenancy: TenancyDefaults;
+  contentMaxBytes: number;
+  /** Tenants whose prompt/response content is never stored. */
+  noContentTenants: string[];
+  prices: ModelPrice[];
+}
+
+const SPAN_KIND_NAMES = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
+const STATUS_NAMES = ['UNSET', 'OK', 'ERROR'];
+
+function exceptionType(span: Span): string {
+  for (const e of span.events) {
+    if (e.name !== 'exception') continue;
+    for (const kv of e.attributes) if (kv.key === 'exception.type' && 'stringValue' in kv.value) return kv.value.stringValue;
+  }
+  return '';
+}
+
+/** YYYY-MM-DD (UTC) of a nanosecond timestamp, for the price in force that day. */
+function dayOf(nanos: bigint): string {
+  const ms = Number(nanos / 1_000_000n);
+  return Number.isFinite(ms) && ms > 0 && ms < 8.64e15 ? new Date(ms).toISOString().slice(0, 10) : '1970-01-01';
+}
+
+export class Normalizer {
+  readonly version = NORMALIZER_VERSION;
+  private readonly prices: PriceTable;
+  private readonly noContent: Set<string>;
+
+  constructor(private readonly opts: NormalizerOptions) {
+    this.prices = new PriceTable(opts.prices);
+    this.noContent = new Set(opts.noContentTenants);
+  }
+
+  normalize(data: TracesData): NormalizedRows {
+    const spans: SpanRow[] = [];
+    const events: EventRow[] = [];
+    for (const rs of data.resourceSpans) {
+      const resourceAttributes = attributesToMap(rs.resource.attributes);
+      const { tenant, env } = resolveTenancy(rs.resource.attributes, this.opts.tenancy);
+      const serviceName = resourceAttributes['service.name'] ?? 'unknown_service';
+      const policy: ContentPolicy = { maxBytes: this.opts.contentMaxBytes, capture: !this.noContent.has(tenant) };
+      for (const ss of rs.scopeSpans) {
+        for (const span of ss.spans) {
+          const attributes = attributesToMap(span.attributes);
+          const genai = genAiFields(attributes, span.status.code, exceptionType(span));
+          const outcome: ContentOutcome = { truncated: false, dropped: false };
+          applyContentPolicy(attributes, policy, outcome);
+          const isLlm = LLM_OPERATIONS.has(genai.gen_ai_operation);
+          const cost = isLlm || genai.reported_cost_usd !== null ? this.prices.cost(genai.model, dayOf(span.startTimeUnixNano), genai, genai.reported_cost_usd) : { cost_usd: 0, cost_source: '' as const, price_version: '' };
+          const durationNs = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0n;
+          const { reported_cost_usd: _reported, ...canonical } = genai;
+          const row: SpanRow = {
+            tenant_id: tenant,
+            env,
+            trace_id: span.traceId,
+            span_id: span.spanId,
+            parent_span_id: span.parentSpanId,
+            trace_state: span.traceState,
+            service_name: serviceName,
+            operation: span.name,
+            span_kind: SPAN_KIND_NAMES[span.kind] ?? 'UNSPECIFIED',
+            status_code: STATUS_NAMES[span.status.code] ?? 'UNSET',
+            status_message: span.status.message,
+            start_ts: span.startTimeUnixNano.toString(),
+            end_ts: span.endTimeUnixNano.toString(),
+            duration_ms: Number(durationNs) / 1e6,
+            resource_attributes: resourceAttributes,
+            attributes,
+            scope_name: ss.scope.name,
+            scope_version: ss.scope.version,
+            events_count: span.events.length,
+            links_count: span.links.length,
+            ...canonical,
+            ...cost,
+            content_truncated: 0,
+            content_dropped: 0,
+            normalizer_version: NORMALIZER_VERSION,
+          };
+          for (const event of span.events) {
+            const payload = attributesToMap(event.attributes);
+            applyContentPolicy(payload, policy, outcome, event.name);
+            const usage = genAiFields(payload, 0, '');
+            events.push({
+              event_ts: (event.timeUnixNano || span.startTimeUnixNano).toString(),
+              event_type: event.name,
+              tenant_id: tenant,
+              env,
+              service_name: serviceName,
+              trace_id: span.traceId,
+              span_id: span.spanId,
+              operation: span.name,
+              payload_json: JSON.stringify(payload),
+              model: usage.model || row.model,
+              tool_name: usage.tool_name || row.tool_name,
+              tokens_prompt: usage.tokens_prompt,
+              tokens_completion: usage.tokens_completion,
+              tokens_total: usage.tokens_total,
+              cost_usd: usage.reported_cost_usd ?? 0,
+              normalizer_version: NORMALIZER_VERSION,
+            });
+          }
+          row.content_truncated = outcome.truncated ? 1 : 0;
+          row.content_dropped = outcome.dropped ? 1 : 0;
+          spans.push(row);
+        }
+      }
+    }
+    return { spans, events };
+  }
+}
+
+/** Concatenates the rows of several messages or requests into one batch. */
+export function mergeRows(items: NormalizedRows[]): NormalizedRows {
+  if (items.length === 1) return items[0]!;
+  return { spans: items.flatMap((i) => i.spans), events: items.flatMap((i) => i.events) };
+}
+
+/** Batch weight of some rows: what batch size limits count. */
+export function rowCount(rows: NormalizedRows): number {
+  return rows.spans.length + rows.events.length;
+}

@@ -1,0 +1,195 @@
+// Rollups on the real engine: a few thousand generated agent spans inserted in batches; every
+// rollup's merged result must equal the same aggregation over spans_raw. A batch inserted again with
+// its token is dropped from spans_raw and from every rollup; different batches are never merged away.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
+import { migrate } from '../../services/shared/clickhouse/migrate.js';
+import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
+import { resolveConfig } from '../../services/shared/config.js';
+import { createLogger } from '../../services/shared/log.js';
+import { Registry } from '../../services/shared/metrics.js';
+import type { KeyValue, Span, TracesData } from '../../services/shared/otlp/model.js';
+import { emptySpan } from '../../services/shared/otlp/model.js';
+import { type NormalizedRows, Normalizer } from '../../services/shared/normalize/rows.js';
+
+const DB = 'rollups_test';
+
+/** Deterministic pseudo-random numbers, so a failure can be reproduced. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+const kv = (key: string, v: string | number): KeyValue => ({ key, value: typeof v === 'number' ? { intValue: v } : { stringValue: v } });
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+
+const MODELS = [['openai', 'gpt-4o'], ['anthropic', 'claude-sonnet-4'], ['google', 'gemini-2.5-flash'], ['acme', 'acme-unpriced-1']] as const;
+const TOOLS = ['web_search', 'calculator', 'sql_query'];
+
+/** `traces` agent traces of 10 spans each, spread over the last 10 minutes. */
+function generate(traces: number, seed: number, firstTrace = 0): TracesData[] {
+  const random = rng(seed);
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const out: TracesData[] = [];
+  for (let t = firstTrace; t < firstTrace + traces; t++) {
+    const tenant = `tenant-${t % 3}`;
+    const service = t % 2 === 0 ? 'planner' : 'executor';
+    const traceId = hex(t + 1, 32);
+    const start = nowNs - BigInt(Math.floor(random() * 600_000)) * 1_000_000n;
+    const spans: Span[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s = emptySpan();
+      s.traceId = traceId;
+      s.spanId = hex(t * 16 + i + 1, 16);
+      s.parentSpanId = i === 0 ? '' : hex(t * 16 + 1, 16);
+      s.startTimeUnixNano = start + BigInt(i) * 1_000_000n;
+      s.endTimeUnixNano = s.startTimeUnixNano + BigInt(Math.floor(1 + random() * 8000)) * 1_000_000n + BigInt(Math.floor(random() * 999_999));
+      s.status = { code: random() < 0.1 ? 2 : 1, message: '' };
+      if (i === 0) {
+        s.name = 'invoke_agent helper';
+        s.attributes = [kv('gen_ai.operation.name', 'invoke_agent'), kv('gen_ai.agent.name', 'helper')];
+      } else if (i % 2 === 1) {
+        const [provider, model] = MODELS[Math.floor(random() * MODELS.length)]!;
+        s.name = `chat ${model}`;
+        s.attributes = [
+          kv('gen_ai.operation.name', 'chat'), kv('gen_ai.provider.name', provider), kv('gen_ai.request.model', model),
+          kv('gen_ai.usage.input_tokens', Math.floor(random() * 5000)), kv('gen_ai.usage.output_tokens', Math.floor(random() * 800)),
+          kv('gen_ai.usage.cache_read.input_tokens', Math.floor(random() * 100)),
+        ];
+      } else {
+        const tool = TOOLS[Math.floor(random() * TOOLS.length)]!;
+        s.name = `execute_tool ${tool}`;
+        s.attributes = [kv('gen_ai.operation.name', 'execute_tool'), kv('gen_ai.tool.name', tool)];
+      }
+      spans.push(s);
+    }
+    out.push({
+      resourceSpans: [{ resource: { attributes: [kv('service.name', service), kv('tenant.id', tenant), kv('deployment.environment', 'prod')], droppedAttributesCount: 0 }, scopeSpans: [{ scope: { name: 'gen', version: '', attributes: [], droppedAttributesCount: 0 }, spans, schemaUrl: '' }], schemaUrl: '' }],
+    });
+  }
+  return out;
+}
+
+describe('per-minute rollups and the trace index', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracehouse-rollups-'));
+  let ch: ClickHouseHandle;
+  let sink: TelemetrySink;
+  const normalizer = new Normalizer({ tenancy: { tenant: 'default', env: 'unknown' }, contentMaxBytes: 16384, noContentTenants: [], prices: [] });
+  const batches: NormalizedRows[] = [];
+
+  async function rows(sql: string): Promise<unknown[]> {
+    return (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json();
+  }
+
+  async function assertSame(rollup: string, raw: string): Promise<void> {
+    const [a, b] = [await rows(rollup), await rows(raw)];
+    assert.ok(b.length > 0, 'the comparison covers some rows');
+    assert.deepEqual(a, b);
+  }
+
+  before(async () => {
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL, CLICKHOUSE_DATABASE: DB });
+    ch = await openClickHouse(cfg.clickhouse);
+    await migrate(ch.client, { database: DB, ttlDays: 30 }, createLogger('test', 40));
+    sink = new TelemetrySink(ch.client, DB, new Registry(), createLogger('test', 50));
+    // 300 traces = 3000 spans, inserted as 12 batches of 25 traces.
+    const traces = generate(300, 7);
+    for (let i = 0; i < traces.length; i += 25) {
+      const spans = traces.slice(i, i + 25).flatMap((t) => normalizer.normalize(t).spans);
+      batches.push({ spans, events: [] });
+    }
+    for (const [i, b] of batches.entries()) await sink.insert(b, `rollup-test:0:${i}`);
+  });
+  after(async () => {
+    await ch?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stored all 3000 spans', async () => {
+    assert.deepEqual(await rows(`SELECT count() AS n FROM ${DB}.spans_raw`), [{ n: '3000' }]);
+  });
+
+  it('spans_minute equals the aggregation over spans_raw', async () => {
+    await assertSame(
+      `SELECT minute, tenant_id, env, service_name, operation, sum(calls) AS calls, sum(errors) AS errors, sum(tokens_total) AS tokens, sum(cost_usd) AS cost,
+              quantilesTimingMerge(0.5, 0.9, 0.95, 0.99)(latency_ms) AS q
+       FROM ${DB}.spans_minute GROUP BY ALL ORDER BY ALL`,
+      `SELECT toStartOfMinute(toDateTime(start_ts)) AS minute, tenant_id, env, service_name, operation, count() AS calls, countIf(status_code = 'ERROR') AS errors,
+              sum(tokens_total) AS tokens, sum(toDecimal128(cost_usd, 10)) AS cost, quantilesTiming(0.5, 0.9, 0.95, 0.99)(duration_ms) AS q
+       FROM ${DB}.spans_raw GROUP BY ALL ORDER BY ALL`,
+    );
+  });
+
+  it('llm_minute equals the aggregation over spans_raw, with unpriced calls counted', async () => {
+    await assertSame(
+      `SELECT minute, tenant_id, provider, model, sum(calls) AS calls, sum(errors) AS errors, sum(unpriced_calls) AS unpriced,
+              sum(tokens_prompt) AS tp, sum(tokens_completion) AS tc, sum(tokens_cache_read) AS tcr, sum(tokens_total) AS tt, sum(cost_usd) AS cost,
+              quantilesTimingMerge(0.5, 0.9, 0.95, 0.99)(latency_ms) AS q
+       FROM ${DB}.llm_minute GROUP BY ALL ORDER BY ALL`,
+      `SELECT toStartOfMinute(toDateTime(start_ts)) AS minute, tenant_id, provider, model, count() AS calls, countIf(status_code = 'ERROR') AS errors,
+              countIf(cost_source = 'unpriced') AS unpriced, sum(tokens_prompt) AS tp, sum(tokens_completion) AS tc, sum(tokens_cache_read) AS tcr,
+              sum(tokens_total) AS tt, sum(toDecimal128(cost_usd, 10)) AS cost, quantilesTiming(0.5, 0.9, 0.95, 0.99)(duration_ms) AS q
+       FROM ${DB}.spans_raw WHERE gen_ai_operation = 'chat' GROUP BY ALL ORDER BY ALL`,
+    );
+    const unpriced = (await rows(`SELECT sum(unpriced_calls) AS n FROM ${DB}.llm_minute WHERE model = 'acme-unpriced-1'`)) as Array<{ n: string }>;
+    assert.ok(Number(unpriced[0]!.n) > 0);
+  });
+
+  it('tool_minute equals the aggregation over spans_raw', async () => {
+    await assertSame(
+      `SELECT minute, tenant_id, tool_name, sum(calls) AS calls, sum(errors) AS errors, quantilesTimingMerge(0.5, 0.9, 0.95, 0.99)(latency_ms) AS q
+       FROM ${DB}.tool_minute GROUP BY ALL ORDER BY ALL`,
+      `SELECT toStartOfMinute(toDateTime(start_ts)) AS minute, tenant_id, tool_name, count() AS calls, countIf(status_code = 'ERROR') AS errors,
+              quantilesTiming(0.5, 0.9, 0.95, 0.99)(duration_ms) AS q
+       FROM ${DB}.spans_raw WHERE gen_ai_operation = 'execute_tool' GROUP BY ALL ORDER BY ALL`,
+    );
+  });
+
+  it('trace_index finds a trace by id with its tenant, bounds, root and counts', async () => {
+    await assertSame(
+      `SELECT trace_id, tenant_id, min(start_ts) AS s, max(end_ts) AS e, max(root_service) AS root, max(root_operation) AS op, sum(span_count) AS spans, sum(error_count) AS errors, sum(cost_usd) AS cost
+       FROM ${DB}.trace_index GROUP BY trace_id, tenant_id ORDER BY trace_id`,
+      `SELECT trace_id, tenant_id, min(start_ts) AS s, max(end_ts) AS e, anyIf(service_name, parent_span_id = '') AS root, anyIf(operation, parent_span_id = '') AS op,
+              count() AS spans, countIf(status_code = 'ERROR') AS errors, sum(toDecimal128(cost_usd, 10)) AS cost
+       FROM ${DB}.spans_raw GROUP BY trace_id, tenant_id ORDER BY trace_id`,
+    );
+    const one = (await rows(`SELECT sum(span_count) AS spans FROM ${DB}.trace_index WHERE trace_id = '${'0'.repeat(29)}00a'`)) as Array<{ spans: string }>;
+    assert.deepEqual(one, [{ spans: '10' }]);
+  });
+
+  it('drops a re-inserted batch (same token) from spans_raw and from every rollup', async () => {
+    const snapshot = async () => rows(`SELECT
+        (SELECT count() FROM ${DB}.spans_raw) AS raw,
+        (SELECT sum(calls) FROM ${DB}.spans_minute) AS spans_minute,
+        (SELECT sum(calls) FROM ${DB}.llm_minute) AS llm_minute,
+        (SELECT sum(calls) FROM ${DB}.tool_minute) AS tool_minute,
+        (SELECT sum(span_count) FROM ${DB}.trace_index) AS trace_index`);
+    const before = await snapshot();
+    await sink.insert(batches[3]!, 'rollup-test:0:3');
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('never drops a different batch, even when its rollup rows are identical to another batch', async () => {
+    // Two batches whose spans differ only in ids: identical spans_minute blocks, different source blocks.
+    const [a, b] = [generate(1, 99, 5000)[0]!, generate(1, 99, 6000)[0]!];
+    const rowsA = normalizer.normalize(a);
+    const rowsB = normalizer.normalize(b);
+    await sink.insert(rowsA, 'rollup-test:1:a');
+    await sink.insert(rowsB, 'rollup-test:1:b');
+    // And the direct path, which inserts without a token.
+    const [c, d] = [generate(1, 98, 7000)[0]!, generate(1, 98, 8000)[0]!];
+    await sink.insert(normalizer.normalize(c));
+    await sink.insert(normalizer.normalize(d));
+    const traceIds = [5000, 6000, 7000, 8000].map((t) => `'${hex(t + 1, 32)}'`).join(',');
+    assert.deepEqual(await rows(`SELECT count() AS n FROM ${DB}.spans_raw WHERE trace_id IN (${traceIds})`), [{ n: '40' }]);
+    assert.deepEqual(await rows(`SELECT sum(span_count) AS n FROM ${DB}.trace_index WHERE trace_id IN (${traceIds})`), [{ n: '40' }]);
+    await assertSame(
+      `SELECT sum(calls) AS n FROM ${DB}.spans_minute`,
+      `SELECT count() AS n FROM ${DB}.spans_raw`,
+    );
+  });
+});
