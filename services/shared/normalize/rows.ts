@@ -84,11 +84,25 @@ function exceptionType(span: Span): string {
   return '';
 }
 
-/** YYYY-MM-DD (UTC) of a nanosecond timestamp, for the price in force that day. */
+const NS_PER_DAY = 86_400_000_000_000n;
+let lastDay = -1n;
+let lastDayText = '1970-01-01';
+
+/** YYYY-MM-DD (UTC) of a nanosecond timestamp, for the price in force that day; spans of one batch share a day. */
 function dayOf(nanos: bigint): string {
-  const ms = Number(nanos / 1_000_000n);
-  return Number.isFinite(ms) && ms > 0 && ms < 8.64e15 ? new Date(ms).toISOString().slice(0, 10) : '1970-01-01';
+  const day = nanos / NS_PER_DAY;
+  if (day !== lastDay) {
+    const ms = Number(day) * 86_400_000;
+    lastDayText = ms < 8.64e15 ? new Date(ms).toISOString().slice(0, 10) : '1970-01-01';
+    lastDay = day;
+  }
+  return lastDayText;
 }
+
+/** Keys an event payload needs for its own usage columns; most events carry none. */
+const EVENT_USAGE_KEY = /^(gen_ai\.|llm\.|ai\.|tokens\.|cost\.|model$|tool_name$)/;
+
+const NO_COST = { cost_usd: 0, cost_source: '' as const, price_version: '' };
 
 export class Normalizer {
   readonly version = NORMALIZER_VERSION;
@@ -115,9 +129,9 @@ export class Normalizer {
           const outcome: ContentOutcome = { truncated: false, dropped: false };
           applyContentPolicy(attributes, policy, outcome);
           const isLlm = LLM_OPERATIONS.has(genai.gen_ai_operation);
-          const cost = isLlm || genai.reported_cost_usd !== null ? this.prices.cost(genai.model, dayOf(span.startTimeUnixNano), genai, genai.reported_cost_usd) : { cost_usd: 0, cost_source: '' as const, price_version: '' };
+          const cost = isLlm || genai.reported_cost_usd !== null ? this.prices.cost(genai.model, dayOf(span.startTimeUnixNano), genai, genai.reported_cost_usd) : NO_COST;
           const durationNs = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0n;
-          const { reported_cost_usd: _reported, ...canonical } = genai;
+          // Spelled out rather than spread: one object shape for every row keeps this loop fast.
           const row: SpanRow = {
             tenant_id: tenant,
             env,
@@ -139,8 +153,25 @@ export class Normalizer {
             scope_version: ss.scope.version,
             events_count: span.events.length,
             links_count: span.links.length,
-            ...canonical,
-            ...cost,
+            gen_ai_operation: genai.gen_ai_operation,
+            agent_name: genai.agent_name,
+            provider: genai.provider,
+            model: genai.model,
+            request_model: genai.request_model,
+            tool_name: genai.tool_name,
+            tokens_prompt: genai.tokens_prompt,
+            tokens_completion: genai.tokens_completion,
+            tokens_cache_read: genai.tokens_cache_read,
+            tokens_cache_write: genai.tokens_cache_write,
+            tokens_reasoning: genai.tokens_reasoning,
+            tokens_total: genai.tokens_total,
+            user_id: genai.user_id,
+            session_id: genai.session_id,
+            workflow_id: genai.workflow_id,
+            error_type: genai.error_type,
+            cost_usd: cost.cost_usd,
+            cost_source: cost.cost_source,
+            price_version: cost.price_version,
             content_truncated: 0,
             content_dropped: 0,
             normalizer_version: NORMALIZER_VERSION,
@@ -148,7 +179,7 @@ export class Normalizer {
           for (const event of span.events) {
             const payload = attributesToMap(event.attributes);
             applyContentPolicy(payload, policy, outcome, event.name);
-            const usage = genAiFields(payload, 0, '');
+            const usage = Object.keys(payload).some((k) => EVENT_USAGE_KEY.test(k)) ? genAiFields(payload, 0, '') : null;
             events.push({
               event_ts: (event.timeUnixNano || span.startTimeUnixNano).toString(),
               event_type: event.name,
@@ -159,12 +190,12 @@ export class Normalizer {
               span_id: span.spanId,
               operation: span.name,
               payload_json: JSON.stringify(payload),
-              model: usage.model || row.model,
-              tool_name: usage.tool_name || row.tool_name,
-              tokens_prompt: usage.tokens_prompt,
-              tokens_completion: usage.tokens_completion,
-              tokens_total: usage.tokens_total,
-              cost_usd: usage.reported_cost_usd ?? 0,
+              model: usage?.model || row.model,
+              tool_name: usage?.tool_name || row.tool_name,
+              tokens_prompt: usage?.tokens_prompt ?? 0,
+              tokens_completion: usage?.tokens_completion ?? 0,
+              tokens_total: usage?.tokens_total ?? 0,
+              cost_usd: usage?.reported_cost_usd ?? 0,
               normalizer_version: NORMALIZER_VERSION,
             });
           }
