@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { splitByTrace } from '../services/receiver/process.js';
+import { spanRowsToJsonEachRow } from '../services/shared/clickhouse/row-format.js';
 import { Normalizer } from '../services/shared/normalize/rows.js';
 import { decodeTracesJson } from '../services/shared/otlp/json.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../services/shared/otlp/protobuf.js';
@@ -71,7 +72,7 @@ function micro(): void {
     for (const t of splitByTrace(decoded).values()) encodeTracesProtobuf(t);
   }), 'spans/s');
   record('normalize_rows_per_s', 'normalize (GenAI, cost, events) -> rows', n * perSecond(() => normalizer.normalize(decoded)), 'spans/s');
-  record('row_json_rows_per_s', 'row -> JSONEachRow text', n * perSecond(() => rows.map((r) => JSON.stringify(r)).join('\n')), 'rows/s');
+  record('row_json_rows_per_s', 'row -> JSONEachRow text', n * perSecond(() => spanRowsToJsonEachRow(rows)), 'rows/s');
 }
 
 interface LoadResult {

@@ -113,6 +113,27 @@ describe('per-minute rollups and the trace index', () => {
     assert.deepEqual(await rows(`SELECT count() AS n FROM ${DB}.spans_raw`), [{ n: '3000' }]);
   });
 
+  it('stores exact nanosecond timestamps at the edges of the range, and repairs unset ones', async () => {
+    const [t] = generate(1, 3, 9000);
+    const spans = t!.resourceSpans[0]!.scopeSpans[0]!.spans;
+    const recent = BigInt(Date.now()) * 1_000_000n + 123_456_789n;
+    spans[0]!.startTimeUnixNano = recent;
+    spans[0]!.endTimeUnixNano = recent + 1n;
+    spans[1]!.startTimeUnixNano = 0n; // unset: takes the end
+    spans[1]!.endTimeUnixNano = recent + 5n;
+    spans[2]!.startTimeUnixNano = 0n; // both unset: the time it was normalized
+    spans[2]!.endTimeUnixNano = 0n;
+    spans[3]!.startTimeUnixNano = recent;
+    spans[3]!.endTimeUnixNano = 2n ** 64n - 1n; // beyond DateTime64(9): clamped
+    await sink.insert(normalizer.normalize(t!), 'rollup-test:2:edges');
+    const stored = (await rows(`SELECT span_id, toString(toUnixTimestamp64Nano(start_ts)) AS s, toString(toUnixTimestamp64Nano(end_ts)) AS e FROM ${DB}.spans_raw WHERE trace_id = '${hex(9001, 32)}' ORDER BY span_id`)) as Array<{ s: string; e: string }>;
+    assert.equal(stored.length, 10, 'no span of the batch was rejected');
+    assert.deepEqual([stored[0]!.s, stored[0]!.e], [String(recent), String(recent + 1n)]);
+    assert.deepEqual([stored[1]!.s, stored[1]!.e], [String(recent + 5n), String(recent + 5n)]);
+    assert.ok(Math.abs(Number(BigInt(stored[2]!.s) / 1_000_000n) - Date.now()) < 60_000);
+    assert.equal(stored[3]!.e, String(2n ** 63n - 1n));
+  });
+
   it('spans_minute equals the aggregation over spans_raw', async () => {
     await assertSame(
       `SELECT minute, tenant_id, env, service_name, operation, sum(calls) AS calls, sum(errors) AS errors, sum(tokens_total) AS tokens, sum(cost_usd) AS cost,

@@ -3,7 +3,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.js';
 import type { Registry } from '../metrics.js';
+import { Readable } from 'node:stream';
 import type { NormalizedRows } from '../normalize/rows.js';
+import { eventRowsToJsonEachRow, spanRowsToJsonEachRow } from './row-format.js';
 
 export class TelemetrySink {
   private readonly insertSeconds;
@@ -22,26 +24,27 @@ export class TelemetrySink {
   }
 
   async insert(rows: NormalizedRows, dedupToken = ''): Promise<void> {
-    await this.insertTable('spans_raw', rows.spans, dedupToken);
-    await this.insertTable('events_raw', rows.events, dedupToken);
+    if (rows.spans.length > 0) await this.insertTable('spans_raw', spanRowsToJsonEachRow(rows.spans), rows.spans.length, dedupToken);
+    if (rows.events.length > 0) await this.insertTable('events_raw', eventRowsToJsonEachRow(rows.events), rows.events.length, dedupToken);
   }
 
-  private async insertTable(table: string, values: object[], dedupToken: string): Promise<void> {
-    if (values.length === 0) return;
+  private async insertTable(table: string, jsonEachRow: string, count: number, dedupToken: string): Promise<void> {
     const started = performance.now();
     try {
-      await this.client.insert({
-        table: `${this.database}.${table}`,
-        format: 'JSONEachRow',
-        values,
+      // exec with a raw body: insert() would JSON-encode each chunk of a JSON-format stream again.
+      const result = await this.client.exec({
+        query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
+        values: Readable.from([Buffer.from(jsonEachRow)], { objectMode: false }),
         ...(dedupToken ? { clickhouse_settings: { insert_deduplication_token: `${dedupToken}:${table}` } } : {}),
       });
+      // Drain the (empty) response so an HTTP connection goes back to the pool.
+      for await (const _ of result.stream) void _;
     } catch (err) {
       this.insertFailures.inc({ table });
-      this.log.warn('insert failed', { table, rows: values.length, err });
+      this.log.warn('insert failed', { table, rows: count, err });
       throw err;
     }
     this.insertSeconds.observe({ table }, (performance.now() - started) / 1000);
-    this.rowsInserted.inc({ table }, values.length);
+    this.rowsInserted.inc({ table }, count);
   }
 }

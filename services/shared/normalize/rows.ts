@@ -21,9 +21,9 @@ export interface SpanRow extends Omit<GenAiFields, 'reported_cost_usd' | 'reques
   span_kind: string;
   status_code: string;
   status_message: string;
-  /** Unix nanoseconds as a decimal string: DateTime64(9) reads it exactly. */
-  start_ts: string;
-  end_ts: string;
+  /** Unix nanoseconds; written to ClickHouse as an exact integer (clickhouse/row-format.ts). */
+  start_ts: bigint;
+  end_ts: bigint;
   duration_ms: number;
   resource_attributes: Record<string, string>;
   attributes: Record<string, string>;
@@ -42,7 +42,7 @@ export interface SpanRow extends Omit<GenAiFields, 'reported_cost_usd' | 'reques
 
 /** One row of telemetry.events_raw. */
 export interface EventRow {
-  event_ts: string;
+  event_ts: bigint;
   event_type: string;
   tenant_id: string;
   env: string;
@@ -102,6 +102,21 @@ function dayOf(nanos: bigint): string {
 /** Keys an event payload needs for its own usage columns; most events carry none. */
 const EVENT_USAGE_KEY = /^(gen_ai\.|llm\.|ai\.|tokens\.|cost\.|model$|tool_name$)/;
 
+/** The largest instant DateTime64(9) holds (2262-04-11); later timestamps are clamped to it. */
+const MAX_TIMESTAMP_NS = 2n ** 63n - 1n;
+
+/**
+ * Start and end as stored: an unset start (0) takes the end, or the time the span was normalized;
+ * an end before the start takes the start; nothing beyond DateTime64(9)'s range.
+ */
+function spanTimes(span: Span, nowNs: bigint): [bigint, bigint] {
+  let start = span.startTimeUnixNano || span.endTimeUnixNano || nowNs;
+  if (start > MAX_TIMESTAMP_NS) start = MAX_TIMESTAMP_NS;
+  let end = span.endTimeUnixNano < start ? start : span.endTimeUnixNano;
+  if (end > MAX_TIMESTAMP_NS) end = MAX_TIMESTAMP_NS;
+  return [start, end];
+}
+
 const NO_COST = { cost_usd: 0, cost_source: '' as const, price_version: '' };
 
 export class Normalizer {
@@ -117,6 +132,7 @@ export class Normalizer {
   normalize(data: TracesData): NormalizedRows {
     const spans: SpanRow[] = [];
     const events: EventRow[] = [];
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
     for (const rs of data.resourceSpans) {
       const resourceAttributes = attributesToMap(rs.resource.attributes);
       const { tenant, env } = resolveTenancy(rs.resource.attributes, this.opts.tenancy);
@@ -129,8 +145,8 @@ export class Normalizer {
           const outcome: ContentOutcome = { truncated: false, dropped: false };
           applyContentPolicy(attributes, policy, outcome);
           const isLlm = LLM_OPERATIONS.has(genai.gen_ai_operation);
-          const cost = isLlm || genai.reported_cost_usd !== null ? this.prices.cost(genai.model, dayOf(span.startTimeUnixNano), genai, genai.reported_cost_usd) : NO_COST;
-          const durationNs = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0n;
+          const [start, end] = spanTimes(span, nowNs);
+          const cost = isLlm || genai.reported_cost_usd !== null ? this.prices.cost(genai.model, dayOf(start), genai, genai.reported_cost_usd) : NO_COST;
           // Spelled out rather than spread: one object shape for every row keeps this loop fast.
           const row: SpanRow = {
             tenant_id: tenant,
@@ -144,9 +160,9 @@ export class Normalizer {
             span_kind: SPAN_KIND_NAMES[span.kind] ?? 'UNSPECIFIED',
             status_code: STATUS_NAMES[span.status.code] ?? 'UNSET',
             status_message: span.status.message,
-            start_ts: span.startTimeUnixNano.toString(),
-            end_ts: span.endTimeUnixNano.toString(),
-            duration_ms: Number(durationNs) / 1e6,
+            start_ts: start,
+            end_ts: end,
+            duration_ms: Number(end - start) / 1e6,
             resource_attributes: resourceAttributes,
             attributes,
             scope_name: ss.scope.name,
@@ -181,7 +197,7 @@ export class Normalizer {
             applyContentPolicy(payload, policy, outcome, event.name);
             const usage = Object.keys(payload).some((k) => EVENT_USAGE_KEY.test(k)) ? genAiFields(payload, 0, '') : null;
             events.push({
-              event_ts: (event.timeUnixNano || span.startTimeUnixNano).toString(),
+              event_ts: event.timeUnixNano === 0n || event.timeUnixNano > MAX_TIMESTAMP_NS ? start : event.timeUnixNano,
               event_type: event.name,
               tenant_id: tenant,
               env,
