@@ -15,19 +15,22 @@ export interface ConsumerService {
 }
 
 export async function startConsumer(config: Config, kafka: Kafka, normalizer: Normalizer, sink: TelemetrySink, registry: Registry, log: Logger): Promise<ConsumerService> {
-  let source: KafkaSource | undefined;
-  const batches = new PartitionBatches({
-    topic: config.kafka.topic,
-    maxRows: config.batch.maxRows,
-    maxDelayMs: config.batch.maxDelayMs,
-    sink,
-    commit: (partition, next) => source!.commit(partition, next),
-    registry,
-    log,
-    isRunning: () => source?.isRunning() ?? false,
-  });
-  source = new KafkaSource(kafka, config.kafka, normalizer, batches, registry, log);
+  const source = new KafkaSource(kafka, config.kafka, normalizer, null, registry, log);
+  source.attach(
+    new PartitionBatches({
+      topic: config.kafka.topic,
+      maxRows: config.batch.maxRows,
+      maxDelayMs: config.batch.maxDelayMs,
+      sink,
+      commit: (partition, offset, metadata) => source.commit(partition, offset, metadata),
+      rewind: (partition, offset) => source.rewind(partition, offset),
+      deadLetter: (partition, item, reason, stage) => source.deadLetter(partition, item, reason, stage),
+      registry,
+      log,
+      isRunning: () => source.isRunning(),
+    }),
+  );
   await source.start();
   log.info('consumer running', { topic: config.kafka.topic, group: config.kafka.groupId, encoding: config.kafka.encoding, batch_rows: config.batch.maxRows, batch_ms: config.batch.maxDelayMs });
-  return { ready: () => source!.ready(), stop: () => source!.stop() };
+  return { ready: () => source.ready(), stop: () => source.stop() };
 }

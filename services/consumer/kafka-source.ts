@@ -1,14 +1,16 @@
 // Kafka stage: a kafkajs consumer group over the spans topic. Offsets are committed by the batch
-// stage after the INSERT, never by kafkajs (autoCommit off: research/kafka.md, kafkajs #1729).
-// Messages that cannot be decoded go to the dead-letter topic with the reason in headers.
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+// stage around each INSERT, never by kafkajs (autoCommit off: research/kafka.md, kafkajs #1729).
+// On every assignment the commit metadata is read, so pending batches are rebuilt exactly.
+// Messages that cannot be decoded, or whose rows ClickHouse rejects, go to the dead-letter topic
+// with the reason in headers, and the partition moves on.
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Config } from '../shared/config.js';
 import { ensureTopic } from '../shared/kafka.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
 import type { NormalizedRows, Normalizer } from '../shared/normalize/rows.js';
 import { decodeMessage } from './decode.js';
-import type { PartitionBatches } from './partition-batches.js';
+import { type MessageRows, type OffsetRange, type PartitionBatches, parsePending } from './partition-batches.js';
 
 const HEARTBEAT_EVERY_MS = 3000;
 
@@ -18,9 +20,12 @@ export function deadLetterTopic(topic: string): string {
 
 export class KafkaSource {
   private readonly consumer: Consumer;
+  private readonly admin: Admin;
   private readonly dlq: Producer;
   private running = false;
   private joined = false;
+  /** Settles when the current assignment's pending batches are known; batch handlers wait for it. */
+  private assignmentReady: Promise<void> = Promise.resolve();
   private activeHandlers = 0;
   private readonly handlersIdle: Array<() => void> = [];
   private readonly consumedMessages;
@@ -28,24 +33,31 @@ export class KafkaSource {
   private readonly lag;
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
     private readonly cfg: Config['kafka'],
     private readonly normalizer: Normalizer,
-    private readonly batches: PartitionBatches,
+    private batches: PartitionBatches | null,
     registry: Registry,
     private readonly log: Logger,
   ) {
     this.consumer = kafka.consumer({ groupId: cfg.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
+    this.admin = kafka.admin();
     this.dlq = kafka.producer({ allowAutoTopicCreation: false });
     this.consumedMessages = registry.counter('tracehouse_consumer_messages_total', 'Kafka messages consumed.');
-    this.deadLettered = registry.counter('tracehouse_consumer_dead_letter_total', 'Messages sent to the dead-letter topic.');
+    this.deadLettered = registry.counter('tracehouse_consumer_dead_letter_total', 'Messages sent to the dead-letter topic, by stage.');
     this.lag = registry.gauge('tracehouse_consumer_lag_messages', 'High watermark minus the next offset to read, per partition.');
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.joined = true;
-      this.batches.discardUncommitted();
-      this.log.info('joined consumer group', { group: cfg.groupId, assignment: e.payload.memberAssignment });
+      const partitions = e.payload.memberAssignment[cfg.topic] ?? [];
+      this.log.info('joined consumer group', { group: cfg.groupId, partitions });
+      this.assignmentReady = this.loadAssignment(partitions);
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => this.log.error('consumer crashed', { err: e.payload.error, restart: e.payload.restart }));
+  }
+
+  /** The batch stage, set once it exists (it needs this source's commit and rewind). */
+  attach(batches: PartitionBatches): void {
+    this.batches = batches;
   }
 
   ready(): boolean {
@@ -56,19 +68,34 @@ export class KafkaSource {
     return this.running;
   }
 
-  commit(partition: number, nextOffset: string): Promise<void> {
-    return this.consumer.commitOffsets([{ topic: this.cfg.topic, partition, offset: nextOffset }]);
+  commit(partition: number, offset: string, metadata: string): Promise<void> {
+    return this.consumer.commitOffsets([{ topic: this.cfg.topic, partition, offset, metadata }]);
+  }
+
+  rewind(partition: number, offset: string): void {
+    if (this.running) this.consumer.seek({ topic: this.cfg.topic, partition, offset });
+  }
+
+  private async loadAssignment(partitions: number[]): Promise<void> {
+    const pending = new Map<number, OffsetRange>();
+    try {
+      const [topic] = await this.admin.fetchOffsets({ groupId: this.cfg.groupId, topics: [this.cfg.topic] });
+      for (const p of topic?.partitions ?? []) {
+        const range = parsePending(p.metadata);
+        // Only a marker at the committed offset is current; anything else was superseded.
+        if (range !== null && partitions.includes(p.partition) && BigInt(p.offset) === range.first) pending.set(p.partition, range);
+      }
+    } catch (err) {
+      this.log.error('cannot read committed offsets; restarting the consumer', { err });
+      throw err;
+    }
+    this.batches!.assign(pending);
   }
 
   async start(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopic(admin, this.cfg.topic, this.cfg.partitions, this.log);
-      await ensureTopic(admin, deadLetterTopic(this.cfg.topic), 1, this.log);
-    } finally {
-      await admin.disconnect();
-    }
+    await this.admin.connect();
+    await ensureTopic(this.admin, this.cfg.topic, this.cfg.partitions, this.log);
+    await ensureTopic(this.admin, deadLetterTopic(this.cfg.topic), 1, this.log);
     await this.dlq.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: true });
@@ -82,6 +109,8 @@ export class KafkaSource {
   }
 
   private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    await this.assignmentReady;
+    const batches = this.batches!;
     const partition = batch.partition;
     for (const message of batch.messages) {
       if (!this.running || !isRunning() || isStale()) return;
@@ -89,15 +118,17 @@ export class KafkaSource {
       try {
         rows = this.normalizer.normalize(decodeMessage(this.cfg.encoding, message.value).data);
       } catch (err) {
-        await this.deadLetter(partition, message.offset, message.key, message.value, (err as Error).message);
+        await this.sendToDeadLetter(partition, message.offset, message.key, message.value, (err as Error).message, 'decode');
         rows = { spans: [], events: [] };
       }
-      const added = this.batches.add(partition, { offset: message.offset, rows });
+      if (batches.replayEndsBefore(partition, message.offset)) await this.waitWithHeartbeat(batches.endReplay(partition), heartbeat);
+      const added = batches.add(partition, { offset: message.offset, rows, key: message.key, value: message.value });
       this.consumedMessages.inc();
       // Marks the message as fetched, not committed (autoCommit is off): the next fetch continues after it.
       resolveOffset(message.offset);
+      if (batches.replayEndsAt(partition, message.offset)) await this.waitWithHeartbeat(batches.endReplay(partition), heartbeat);
       // Bound memory: wait until this partition's rows are inserted before reading more.
-      if (this.batches.overloaded(partition)) await this.waitWithHeartbeat(added, heartbeat);
+      else if (batches.overloaded(partition)) await this.waitWithHeartbeat(added, heartbeat);
     }
     this.lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
     await heartbeat();
@@ -113,14 +144,18 @@ export class KafkaSource {
     }
   }
 
-  private async deadLetter(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string): Promise<void> {
-    this.log.error('undecodable message sent to dead-letter topic', { partition, offset, reason });
+  deadLetter(partition: number, item: MessageRows, reason: string, stage: 'clickhouse'): Promise<void> {
+    return this.sendToDeadLetter(partition, item.offset, item.key, item.value, reason, stage);
+  }
+
+  private async sendToDeadLetter(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string, stage: 'decode' | 'clickhouse'): Promise<void> {
+    this.log.error('message sent to dead-letter topic', { partition, offset, stage, reason });
     await this.dlq.send({
       topic: deadLetterTopic(this.cfg.topic),
       acks: -1,
-      messages: [{ key, value, headers: { 'x-tracehouse-error': reason, 'x-source-topic': this.cfg.topic, 'x-source-partition': String(partition), 'x-source-offset': offset } }],
+      messages: [{ key, value, headers: { 'x-tracehouse-error': reason, 'x-tracehouse-stage': stage, 'x-source-topic': this.cfg.topic, 'x-source-partition': String(partition), 'x-source-offset': offset } }],
     });
-    this.deadLettered.inc();
+    this.deadLettered.inc({ stage });
   }
 
   private async track(fn: () => Promise<void>): Promise<void> {
@@ -138,10 +173,11 @@ export class KafkaSource {
     this.running = false;
     if (this.activeHandlers > 0) await new Promise<void>((resolve) => this.handlersIdle.push(resolve));
     try {
-      await this.batches.flushAll();
+      await this.batches?.flushAll();
     } finally {
       await this.consumer.disconnect();
       await this.dlq.disconnect();
+      await this.admin.disconnect();
     }
   }
 }

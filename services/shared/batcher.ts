@@ -25,6 +25,8 @@ export class Batcher<T> {
   private inFlightWeight = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** While held, neither size nor time flushes the pending batch; flush() still does. */
+  private held = false;
 
   constructor(private readonly opts: BatcherOptions<T>) {}
 
@@ -43,6 +45,13 @@ export class Batcher<T> {
     if (batch.weight >= this.opts.maxWeight) this.kick();
     else this.arm();
     return batch.done;
+  }
+
+  /** Holds the pending batch open (hold = true) or releases it to the size/time rules again. */
+  hold(held: boolean): void {
+    this.held = held;
+    if (held) this.disarm();
+    else if (this.pending !== null) this.kick();
   }
 
   /** Flushes whatever is buffered now and waits for it and any flush in progress. */
@@ -80,7 +89,7 @@ export class Batcher<T> {
   }
 
   private arm(): void {
-    if (this.timer !== null || this.pending === null) return;
+    if (this.held || this.timer !== null || this.pending === null) return;
     const wait = Math.max(0, this.pending.openedAt + this.opts.maxDelayMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -96,7 +105,7 @@ export class Batcher<T> {
   /** Starts a flush of the pending batch when it is due and none is running. */
   private kick(force = false): void {
     const batch = this.pending;
-    if (this.inFlight !== null || batch === null) return;
+    if (this.inFlight !== null || batch === null || (this.held && !force)) return;
     if (!force && batch.weight < this.opts.maxWeight && Date.now() - batch.openedAt < this.opts.maxDelayMs) return this.arm();
     this.pending = null;
     this.disarm();

@@ -87,7 +87,8 @@ describe('consumer reads the OTel Collector kafka exporter layout', () => {
       assert.equal(dead[0]!['x-source-offset'], '1');
       assert.ok(dead[0]!['x-tracehouse-error']!.length > 0);
       const metrics = await (await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/metrics`)).text();
-      assert.match(metrics, /tracehouse_consumer_dead_letter_total 1\n/);
+      assert.match(metrics, /tracehouse_consumer_dead_letter_total\{stage="decode"\} 1\n/);
+      assert.equal(dead[0]!['x-tracehouse-stage'], 'decode');
     });
   }
 });

@@ -95,6 +95,8 @@ describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
     assert.deepEqual(agents.map((a) => [a.agent_name, a.user_id]), [0, 1, 2].map(() => ['research_assistant', 'user-7']));
     assert.deepEqual(agents.map((a) => a.workflow_id), ['wf-0', 'wf-1', 'wf-2']);
 
+    // events_raw is written right after spans_raw in the same flush.
+    await waitFor(async () => (await pipeline.query(`SELECT 1 FROM ${db}.events_raw WHERE tenant_id = {tenant:String}`, { tenant })).length >= 6, 10_000, 'events');
     const events = await pipeline.query<{ event_type: string; n: string }>(`SELECT event_type, count() AS n FROM ${db}.events_raw WHERE tenant_id = {tenant:String} GROUP BY event_type ORDER BY event_type`, { tenant });
     assert.deepEqual(events, [{ event_type: 'exception', n: '3' }, { event_type: 'gen_ai.choice', n: '3' }]);
 
