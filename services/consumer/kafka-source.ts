@@ -40,7 +40,13 @@ export class KafkaSource {
     registry: Registry,
     private readonly log: Logger,
   ) {
-    this.consumer = kafka.consumer({ groupId: cfg.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
+    this.consumer = kafka.consumer({
+      groupId: cfg.groupId,
+      sessionTimeout: cfg.sessionTimeoutMs,
+      rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000),
+      heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
     this.admin = kafka.admin();
     this.dlq = kafka.producer({ allowAutoTopicCreation: false });
     this.consumedMessages = registry.counter('tracehouse_consumer_messages_total', 'Kafka messages consumed.');

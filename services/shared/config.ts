@@ -21,6 +21,8 @@ export interface Config {
     /** Encoding the consumer reads; the receiver always writes otlp_proto. */
     encoding: KafkaEncoding;
     groupId: string;
+    /** Consumer group session timeout: how long a dead member holds its partitions. */
+    sessionTimeoutMs: number;
     clientId: string;
     produceTimeoutMs: number;
     /** Messages written per trace with the lowercase hex trace id as key (collector partition_traces_by_id). */
@@ -121,6 +123,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       partitions: int(kafkaOut, 'topic_partitions', 6),
       encoding,
       groupId: env.KAFKA_GROUP_ID ?? str(kafkaIn, 'group_id', 'tracehouse-consumer'),
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT !== undefined ? parseDurationMs(env.KAFKA_SESSION_TIMEOUT, 'KAFKA_SESSION_TIMEOUT') : duration(kafkaIn, 'session_timeout', 30_000),
       clientId: str(kafkaOut, 'client_id', 'tracehouse'),
       produceTimeoutMs: duration(kafkaOut, 'timeout', 5000),
       partitionTracesById: kafkaOut.partition_traces_by_id !== false,
