@@ -3,7 +3,7 @@
 // On every assignment the commit metadata is read, so pending batches are rebuilt exactly.
 // Messages that cannot be decoded, or whose rows ClickHouse rejects, go to the dead-letter topic
 // with the reason in headers, and the partition moves on.
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { type Admin, type Consumer, type EachBatchPayload, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Config } from '../shared/config.js';
 import { ensureTopic } from '../shared/kafka.js';
 import type { Logger } from '../shared/log.js';
@@ -48,7 +48,7 @@ export class KafkaSource {
       maxBytesPerPartition: 4 * 1024 * 1024,
     });
     this.admin = kafka.admin();
-    this.dlq = kafka.producer({ allowAutoTopicCreation: false });
+    this.dlq = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     this.consumedMessages = registry.counter('tracehouse_consumer_messages_total', 'Kafka messages consumed.');
     this.deadLettered = registry.counter('tracehouse_consumer_dead_letter_total', 'Messages sent to the dead-letter topic, by stage.');
     this.lag = registry.gauge('tracehouse_consumer_lag_messages', 'High watermark minus the next offset to read, per partition.');

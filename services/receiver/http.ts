@@ -31,6 +31,8 @@ export async function startOtlpHttpReceiver(opts: {
   // Bodies being decoded or exported; past the budget new requests get 503 instead of growing memory.
   const maxInflightBytes = Math.max(maxBody * 4, 64 * 1024 * 1024);
   let inflightBytes = 0;
+  // Once closing, each answer also closes its connection, so keep-alive clients do not hold shutdown open.
+  let closing = false;
   const requests = registry.counter('tracehouse_receiver_requests_total', 'OTLP export requests by HTTP status.');
   const acceptedSpans = registry.counter('tracehouse_receiver_accepted_spans_total', 'Spans acknowledged to clients.');
   const rejectedSpans = registry.counter('tracehouse_receiver_rejected_spans_total', 'Spans not accepted, by reason.');
@@ -40,7 +42,7 @@ export async function startOtlpHttpReceiver(opts: {
 
   const reply = (res: ServerResponse, encoding: OtlpEncoding, status: number, body: Uint8Array, headers: Record<string, string> = {}): void => {
     requests.inc({ code: String(status) });
-    res.writeHead(status, { 'content-type': CONTENT_TYPE[encoding], 'content-length': body.length, ...headers });
+    res.writeHead(status, { 'content-type': CONTENT_TYPE[encoding], 'content-length': body.length, ...(closing ? { connection: 'close' } : {}), ...headers });
     res.end(body);
   };
   const fail = (res: ServerResponse, encoding: OtlpEncoding, status: number, code: number, message: string, headers?: Record<string, string>): void => {
@@ -115,6 +117,7 @@ export async function startOtlpHttpReceiver(opts: {
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         server.close(() => resolve());
         server.closeIdleConnections();
       }),

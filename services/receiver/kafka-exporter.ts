@@ -1,6 +1,6 @@
 // Kafka stage: OTLP protobuf (TracesData) to the spans topic with acks=all. Layout matches the
 // OTel Collector kafka exporter with partition_traces_by_id: one message per trace, key = hex trace id.
-import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import type { Config } from '../shared/config.js';
 import { ensureTopic } from '../shared/kafka.js';
 import type { Logger } from '../shared/log.js';
@@ -28,7 +28,8 @@ export class KafkaExporter implements TracesExporter {
     private readonly log: Logger,
   ) {
     // Writes are retried a few times inside kafkajs; past the deadline the client gets a 503 and retries itself.
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+    // The default partitioner is murmur2 on the key, as the Java client: one trace id, one partition.
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
     this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
     this.produceSeconds = registry.histogram('tracehouse_kafka_produce_seconds', 'Latency of one acknowledged produce (acks=all).');
