@@ -236,3 +236,22 @@ SELECT
 -- Renamed in a subquery: an aggregate aliased start_ts would shadow the column in toDate(start_ts).
 FROM (SELECT start_ts AS span_start, end_ts AS span_end, trace_id, tenant_id, parent_span_id, service_name, operation, status_code, cost_usd FROM {{database}}.spans_raw)
 GROUP BY day, trace_id, tenant_id;
+
+-- migration: 0005_ingest_watermark
+-- How fresh the data is, per tenant: the newest span start time stored and when it was stored.
+-- Dashboards and the "no data" alert read freshness as now() - newest_ingested_at.
+CREATE TABLE IF NOT EXISTS {{database}}.ingest_watermark
+(
+    tenant_id          LowCardinality(String),
+    newest_span_ts     SimpleAggregateFunction(max, DateTime64(9)),
+    newest_ingested_at SimpleAggregateFunction(max, DateTime64(3)),
+    spans              SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY tenant_id
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.ingest_watermark_mv TO {{database}}.ingest_watermark AS
+SELECT tenant_id, max(start_ts) AS newest_span_ts, max(ingested_at) AS newest_ingested_at, toUInt64(count()) AS spans
+FROM {{database}}.spans_raw
+GROUP BY tenant_id;

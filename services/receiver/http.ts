@@ -29,7 +29,7 @@ export async function startOtlpHttpReceiver(opts: {
   const { config, exporter, registry, log } = opts;
   const maxBody = config.otlp.maxBodyBytes;
   // Bodies being decoded or exported; past the budget new requests get 503 instead of growing memory.
-  const maxInflightBytes = Math.max(maxBody * 4, 64 * 1024 * 1024);
+  const maxInflightBytes = config.otlp.maxInflightBytes;
   let inflightBytes = 0;
   // Once closing, each answer also closes its connection, so keep-alive clients do not hold shutdown open.
   let closing = false;
@@ -59,7 +59,7 @@ export async function startOtlpHttpReceiver(opts: {
       if (encoding === null) throw new RequestError(415, `unsupported Content-Type "${req.headers['content-type'] ?? ''}" (application/x-protobuf or application/json)`);
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > maxBody) throw new RequestError(413, `body of ${declared} bytes exceeds ${maxBody}`);
-      if (inflightBytes + Math.max(declared, 1) > maxInflightBytes) {
+      if (inflightBytes > 0 && inflightBytes + Math.max(declared, 1) > maxInflightBytes) {
         rejectedSpans.inc({ reason: 'backpressure' });
         return fail(res, answerAs, 503, RpcCode.UNAVAILABLE, 'receiver is at its in-flight limit; retry later', { 'retry-after': '1' });
       }

@@ -13,7 +13,7 @@ export interface PipelineConfig {
 }
 
 export interface Config {
-  otlp: { host: string; port: number; maxBodyBytes: number };
+  otlp: { host: string; port: number; maxBodyBytes: number; maxInflightBytes: number };
   kafka: {
     brokers: string[];
     topic: string;
@@ -116,7 +116,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
   if (exporterEncoding !== 'otlp_proto') throw new ConfigError('exporters.kafka.encoding: the receiver writes otlp_proto only');
 
   const config: Config = {
-    otlp: { ...otlp, maxBodyBytes: int(http, 'max_request_body_size', 20 * 1024 * 1024) },
+    otlp: { ...otlp, maxBodyBytes: int(http, 'max_request_body_size', 20 * 1024 * 1024), maxInflightBytes: int(http, 'max_inflight_bytes', 256 * 1024 * 1024) },
     kafka: {
       brokers: env.KAFKA_BROKERS !== undefined ? splitList(env.KAFKA_BROKERS) : brokersFromFile,
       topic: env.KAFKA_TOPIC ?? str(kafkaOut, 'topic', str(kafkaIn, 'topic', 'otel-spans')),

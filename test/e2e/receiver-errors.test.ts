@@ -150,3 +150,23 @@ describe('receiver error handling', () => {
     assert.equal((await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/readyz`)).status, 200);
   });
 });
+
+describe('receiver backpressure', () => {
+  let pipeline: TestPipeline;
+  const body = validProtobuf('pressure', 40);
+  before(async () => {
+    // Budget for one and a half requests in flight: concurrent ones beyond it must be refused, not queued.
+    pipeline = await startTestPipeline('receiver', testConfig({ receivers: { otlp: { protocols: { http: { max_inflight_bytes: Math.floor(body.length * 1.5) } } } } }));
+  });
+  after(async () => pipeline?.stop());
+
+  it('answers 503 + Retry-After past the in-flight byte budget, and accepts again once it drains', async () => {
+    const post = (): Promise<Response> => fetch(`${pipeline.url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+    const answers = await Promise.all(Array.from({ length: 12 }, post));
+    const statuses = answers.map((r) => r.status);
+    assert.ok(statuses.includes(200), `some accepted: ${statuses}`);
+    assert.ok(statuses.includes(503), `some refused: ${statuses}`);
+    for (const r of answers) if (r.status === 503) assert.equal(r.headers.get('retry-after'), '1');
+    assert.equal((await post()).status, 200, 'accepted again once the budget drained');
+  });
+});

@@ -125,6 +125,13 @@ describe('per-minute rollups and the trace index', () => {
     assert.deepEqual(one, [{ spans: '10' }]);
   });
 
+  it('ingest_watermark holds the newest span time and the span count per tenant', async () => {
+    await assertSame(
+      `SELECT tenant_id, max(newest_span_ts) AS newest, sum(spans) AS spans FROM ${DB}.ingest_watermark GROUP BY tenant_id ORDER BY tenant_id`,
+      `SELECT tenant_id, max(start_ts) AS newest, count() AS spans FROM ${DB}.spans_raw GROUP BY tenant_id ORDER BY tenant_id`,
+    );
+  });
+
   it('drops a re-inserted batch (same token) from spans_raw and from every rollup', async () => {
     const snapshot = async () => rows(`SELECT
         (SELECT count() FROM ${DB}.spans_raw) AS raw,

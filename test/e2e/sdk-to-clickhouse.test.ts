@@ -108,6 +108,9 @@ describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
     const traceIds = [...new Set((await pipeline.query<{ trace_id: string }>(`SELECT trace_id FROM ${db}.spans_raw WHERE tenant_id = {tenant:String}`, { tenant })).map((r) => r.trace_id))];
     const index = await pipeline.query<Record<string, string>>(`SELECT trace_id, sum(span_count) AS spans, sum(error_count) AS errors, max(root_service) AS root FROM ${db}.trace_index WHERE trace_id = {id:String} GROUP BY trace_id`, { id: traceIds[0] });
     assert.deepEqual(index, [{ trace_id: traceIds[0], spans: '5', errors: '1', root: 'research-agent' }]);
+    const metrics = await (await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/metrics`)).text();
+    const watermark = Number(/tracehouse_ingest_watermark_seconds\{tenant="tenant-protobuf-plain"\} ([\d.]+)/.exec(metrics)?.[1]);
+    assert.ok(Math.abs(Date.now() / 1000 - watermark) < 120, `watermark ${watermark} is recent`);
   });
 
   it('publishes one OTLP protobuf message per trace, keyed by the hex trace id, with tenant and env stamped', async () => {

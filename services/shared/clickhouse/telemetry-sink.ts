@@ -11,6 +11,8 @@ export class TelemetrySink {
   private readonly insertSeconds;
   private readonly rowsInserted;
   private readonly insertFailures;
+  private readonly watermark;
+  private readonly newestByTenant = new Map<string, bigint>();
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -21,11 +23,22 @@ export class TelemetrySink {
     this.insertSeconds = registry.histogram('tracehouse_clickhouse_insert_seconds', 'Latency of one batch INSERT, by table.');
     this.rowsInserted = registry.counter('tracehouse_clickhouse_rows_inserted_total', 'Rows inserted, by table.');
     this.insertFailures = registry.counter('tracehouse_clickhouse_insert_failures_total', 'Failed batch INSERTs, by table.');
+    this.watermark = registry.gauge('tracehouse_ingest_watermark_seconds', 'Newest span start time stored, per tenant (Unix seconds): freshness = time() - this.');
   }
 
   async insert(rows: NormalizedRows, dedupToken = ''): Promise<void> {
     if (rows.spans.length > 0) await this.insertTable('spans_raw', spanRowsToJsonEachRow(rows.spans), rows.spans.length, dedupToken);
     if (rows.events.length > 0) await this.insertTable('events_raw', eventRowsToJsonEachRow(rows.events), rows.events.length, dedupToken);
+    this.advanceWatermarks(rows);
+  }
+
+  private advanceWatermarks(rows: NormalizedRows): void {
+    for (const span of rows.spans) {
+      const newest = this.newestByTenant.get(span.tenant_id);
+      if (newest !== undefined && newest >= span.start_ts) continue;
+      this.newestByTenant.set(span.tenant_id, span.start_ts);
+      this.watermark.set({ tenant: span.tenant_id }, Number(span.start_ts / 1_000_000n) / 1000);
+    }
   }
 
   private async insertTable(table: string, jsonEachRow: string, count: number, dedupToken: string): Promise<void> {
