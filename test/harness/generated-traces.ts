@@ -37,7 +37,7 @@ export function generate(traces: number, seed: number, firstTrace = 0): TracesDa
       s.status = { code: random() < 0.1 ? 2 : 1, message: '' };
       if (i === 0) {
         s.name = 'invoke_agent helper';
-        s.attributes = [kv('gen_ai.operation.name', 'invoke_agent'), kv('gen_ai.agent.name', 'helper')];
+        s.attributes = [kv('gen_ai.operation.name', 'invoke_agent'), kv('gen_ai.agent.name', t % 4 === 0 ? 'planner_agent' : 'helper'), kv('workflow_id', `wf-${t % 7}`)];
       } else if (i % 2 === 1) {
         const [provider, model] = MODELS[Math.floor(random() * MODELS.length)]!;
         s.name = `chat ${model}`;
