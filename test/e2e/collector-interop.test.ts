@@ -7,9 +7,9 @@ import { Kafka } from 'kafkajs';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { deadLetterTopic } from '../../services/consumer/kafka-source.js';
 import type { KafkaEncoding } from '../../services/shared/config.js';
 import { emitAgentRun, expectedRow, storedRowsSql } from '../harness/agent-traces.js';
+import { readDeadLetters } from '../harness/dead-letters.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 
 /** Spans of two services (two resources), as one collector batch would carry them. */
@@ -72,16 +72,7 @@ describe('consumer reads the OTel Collector kafka exporter layout', () => {
       assert.deepEqual([...new Set(stored.map((r) => r.service_name))].sort(), ['executor', 'planner']);
 
       // The poison message went to the dead-letter topic with its reason and origin; the partition moved on.
-      const dlq = kafka.consumer({ groupId: `dlq-reader-${encoding}` });
-      await dlq.connect();
-      await dlq.subscribe({ topic: deadLetterTopic(topic), fromBeginning: true });
-      const dead: Array<Record<string, string>> = [];
-      await dlq.run({ eachMessage: async ({ message }) => void dead.push(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]))) });
-      try {
-        await waitFor(async () => dead.length > 0, 15_000, 'dead-lettered message');
-      } finally {
-        await dlq.disconnect();
-      }
+      const dead = await readDeadLetters(kafka, topic);
       assert.equal(dead.length, 1);
       assert.equal(dead[0]!['x-source-topic'], topic);
       assert.equal(dead[0]!['x-source-offset'], '1');

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
-import { deadLetterTopic } from '../../services/consumer/kafka-source.js';
 import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { generate, kv } from '../harness/generated-traces.js';
+import { readDeadLetters } from '../harness/dead-letters.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 
 describe('consumer faults', () => {
@@ -87,16 +87,7 @@ describe('consumer faults', () => {
       });
       await waitFor(async () => (await stored([ids[0]!, ids[2]!])) === 20, 30_000, 'the good traces');
       assert.equal(await stored([ids[1]!]), 0);
-      const dlq = kafka.consumer({ groupId: `dlq-${topic}` });
-      await dlq.connect();
-      await dlq.subscribe({ topic: deadLetterTopic(topic), fromBeginning: true });
-      const dead: Array<Record<string, string>> = [];
-      await dlq.run({ eachMessage: async ({ message }) => void dead.push(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]))) });
-      try {
-        await waitFor(async () => dead.length > 0, 15_000, 'the dead-lettered message');
-      } finally {
-        await dlq.disconnect();
-      }
+      const dead = await readDeadLetters(kafka, topic);
       assert.equal(dead.length, 1);
       assert.equal(dead[0]!['x-tracehouse-stage'], 'clickhouse');
       assert.equal(dead[0]!['x-source-partition'], '1');
