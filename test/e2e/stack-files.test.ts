@@ -1,0 +1,33 @@
+// docker-compose.yml and the Dockerfile are validated offline with the libraries Docker itself uses
+// (compose-go, BuildKit's Dockerfile parser and linter), since no Docker engine runs on CI.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+describe('stack files', () => {
+  it('docker-compose.yml loads under the Compose specification and the Dockerfile parses and lints clean', async () => {
+    const { stdout } = await promisify(execFile)('go', ['run', '.', ROOT], { cwd: join(ROOT, 'scripts/validate'), timeout: 300_000 });
+    assert.match(stdout, /docker-compose\.yml: valid \(\d+ services/);
+    assert.match(stdout, /Dockerfile: valid \(2 stages, BuildKit parser and linter, no warnings\)/);
+  });
+
+  it('wires the stack as documented: ports, healthchecks, init order, provisioning mounts', () => {
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Record<string, unknown>> };
+    const s = compose.services;
+    const ports = Object.values(s).flatMap((svc) => (svc.ports as string[] | undefined) ?? []);
+    for (const p of ['4318:4318', '8123:8123', '9000:9000', '3000:3000', '29092:29092']) assert.ok(ports.includes(p), `port ${p}`);
+    for (const name of ['kafka', 'clickhouse', 'receiver', 'consumer']) assert.ok(s[name]!.healthcheck, `${name} has a healthcheck`);
+    assert.deepEqual(s.consumer!.depends_on, { kafka: { condition: 'service_healthy' }, 'clickhouse-init': { condition: 'service_completed_successfully' } });
+    assert.deepEqual(s['clickhouse-init']!.command, ['migrate']);
+    assert.ok((s.grafana!.volumes as string[]).some((v) => v.startsWith('./grafana/provisioning:/etc/grafana/provisioning')));
+    assert.match(String((s.kafka!.environment as Record<string, unknown>).KAFKA_PROCESS_ROLES), /broker,controller/, 'KRaft, no ZooKeeper');
+    assert.equal(s.zookeeper, undefined);
+  });
+});
