@@ -1,5 +1,5 @@
 # Tracehouse tasks. `make help` lists them.
-.PHONY: help install start test bench up down logs migrate kafka-jars
+.PHONY: help install start test bench up down logs migrate backfill demo kafka-jars validate-stack
 
 help:            ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -30,3 +30,15 @@ logs:            ## follow the stack's logs
 
 migrate:         ## apply clickhouse-init.sql (CLICKHOUSE_URL, or the embedded data dir)
 	node dist/services/cli.js migrate
+
+FROM ?= $(shell date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
+backfill:        ## rebuild rollups since FROM (default: 1 hour ago); REPLAY=1 first re-stores what Kafka has
+	$(if $(REPLAY),node dist/services/cli.js backfill replay --from $(FROM) &&) node dist/services/cli.js backfill rollups --from $(FROM)
+
+RATE ?= 5
+DURATION ?= 60
+demo:            ## send RATE agent runs/s for DURATION s of realistic traffic to localhost:4318
+	node dist/services/cli.js demo --rate $(RATE) --duration $(DURATION)
+
+validate-stack:  ## validate docker-compose.yml and Dockerfile offline (compose-go, BuildKit)
+	cd scripts/validate && go run . ../..

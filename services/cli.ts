@@ -6,7 +6,13 @@ import { openClickHouse } from './shared/clickhouse/client.js';
 import { migrate } from './shared/clickhouse/migrate.js';
 import { readOnlyViolation } from './shared/clickhouse/query-route.js';
 import { type Config, ConfigError, loadConfig } from './shared/config.js';
+import { TelemetrySink } from './shared/clickhouse/telemetry-sink.js';
+import { createKafka } from './shared/kafka.js';
 import { exitOnSignal } from './shared/lifecycle.js';
+import { Registry } from './shared/metrics.js';
+import { Normalizer } from './shared/normalize/rows.js';
+import { backfillRollups, replayKafka } from './ops/backfill.js';
+import { runDemo } from './ops/demo.js';
 import { createLogger } from './shared/log.js';
 
 const USAGE = `usage: tracehouse <command> [--config FILE]
@@ -18,12 +24,28 @@ commands:
   consumer           Kafka -> ClickHouse
   migrate            apply clickhouse-init.sql migrations
   query "<SQL>"      run a read-only query; prints rows as JSON lines
+  demo               send realistic multi-tenant agent traffic with the OpenTelemetry SDK
+                     [--endpoint http://localhost:4318] [--rate 5 runs/s] [--duration 60 s] [--tenants a,b,c]
+  backfill rollups   rebuild the rollups from spans_raw for --from ISO-TIME [--to ISO-TIME] (idempotent)
+  backfill replay    store what spans_raw lacks from the Kafka topic since --from ISO-TIME (needs KAFKA_BROKERS)
 
 Configuration: otel-collector.yaml (or --config / TRACEHOUSE_CONFIG) plus environment overrides;
 see README.md.`;
 
 async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      endpoint: { type: 'string' },
+      rate: { type: 'string', default: '5' },
+      duration: { type: 'string', default: '60' },
+      tenants: { type: 'string', default: 'acme,globex,initech' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+    },
+  });
   const [command, ...rest] = positionals;
   if (values.help || command === undefined) {
     process.stdout.write(`${USAGE}\n`);
@@ -39,6 +61,17 @@ async function main(): Promise<void> {
       return runMigrate(config);
     case 'query':
       return runQuery(config, rest.join(' '));
+    case 'demo':
+      await runDemo({
+        endpoint: values.endpoint ?? `http://${config.otlp.host === '0.0.0.0' ? 'localhost' : config.otlp.host}:${config.otlp.port}`,
+        rate: positiveNumber(values.rate!, '--rate'),
+        durationSeconds: positiveNumber(values.duration!, '--duration'),
+        tenants: values.tenants!.split(',').filter(Boolean),
+        services: ['support-agent', 'research-agent'],
+      });
+      return;
+    case 'backfill':
+      return runBackfill(config, rest[0], values.from, values.to);
     default:
       throw new ConfigError(`unknown command "${command}"\n${USAGE}`);
   }
@@ -59,6 +92,48 @@ async function run(mode: Mode, config: Config): Promise<void> {
         `  Health and metrics        http://${config.admin.host}:${app.adminPort}/healthz  /readyz  /metrics\n` +
         `Stop with Ctrl-C.\n\n`,
     );
+  }
+}
+
+function positiveNumber(v: string, name: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new ConfigError(`${name} must be a positive number`);
+  return n;
+}
+
+function time(v: string | undefined, name: string, fallback?: Date): Date {
+  if (v === undefined) {
+    if (fallback) return fallback;
+    throw new ConfigError(`${name} is required (an ISO time such as 2026-11-22T10:00:00Z)`);
+  }
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new ConfigError(`${name}: not a time: ${v}`);
+  return d;
+}
+
+async function runBackfill(config: Config, what: string | undefined, from: string | undefined, to: string | undefined): Promise<void> {
+  if (what !== 'rollups' && what !== 'replay') throw new ConfigError('backfill needs "rollups" or "replay"');
+  const range = { from: time(from, '--from'), to: time(to, '--to', new Date()) };
+  if (range.to <= range.from) throw new ConfigError('--to must be after --from');
+  const log = createLogger('backfill');
+  const ch = await openClickHouse(config.clickhouse);
+  try {
+    await migrate(ch.client, { database: config.clickhouse.database, ttlDays: config.clickhouse.ttlDays }, log);
+    if (what === 'rollups') return await backfillRollups(ch.client, config.clickhouse.database, range);
+    if (config.kafka.brokers.length === 0) throw new ConfigError('backfill replay needs KAFKA_BROKERS');
+    const g = config.genai;
+    await replayKafka({
+      kafka: createKafka(config.kafka.brokers, `${config.kafka.clientId}-replay`, log),
+      cfg: config.kafka,
+      fromMs: range.from.getTime(),
+      batchRows: config.batch.maxRows,
+      normalizer: new Normalizer({ tenancy: config.tenancy, contentMaxBytes: g.contentMaxBytes, noContentTenants: g.noContentTenants, prices: g.prices }),
+      sink: new TelemetrySink(ch.client, config.clickhouse.database, new Registry(), log),
+      client: ch.client,
+      database: config.clickhouse.database,
+    });
+  } finally {
+    await ch.close();
   }
 }
 

@@ -63,6 +63,18 @@ describe('tracehouse start (embedded default, no Kafka)', () => {
     ]);
   });
 
+  it('tracehouse demo sends multi-tenant agent traffic that lands and is queryable', async () => {
+    const demo = await run(process.execPath, [CLI, 'demo', '--endpoint', `http://127.0.0.1:${otlpPort}`, '--rate', '20', '--duration', '2'], { cwd: ROOT, env });
+    assert.match(demo.stderr, /demo: \d+ runs, \d+ spans sent/);
+    assert.doesNotMatch(demo.stderr, /exports failed/);
+    const { stdout } = await run(process.execPath, [CLI, 'query', "SELECT tenant_id, countIf(gen_ai_operation = 'chat') AS llm, countIf(gen_ai_operation = 'execute_tool') AS tools, countIf(cost_source = 'computed') AS priced, uniqExact(provider) AS providers FROM telemetry.spans_raw WHERE tenant_id IN ('acme', 'globex', 'initech') GROUP BY tenant_id ORDER BY tenant_id"], { cwd: ROOT, env });
+    const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    assert.deepEqual(rows.map((r) => r.tenant_id), ['acme', 'globex', 'initech']);
+    for (const r of rows) {
+      assert.ok(Number(r.llm) > 0 && Number(r.tools) > 0 && Number(r.priced) > 0, JSON.stringify(r));
+    }
+  });
+
   it('refuses writes through the query command', async () => {
     await assert.rejects(run(process.execPath, [CLI, 'query', 'DROP TABLE telemetry.spans_raw'], { cwd: ROOT, env }), /only SELECT/);
     await assert.rejects(run(process.execPath, [CLI, 'query', 'SELECT 1; DROP TABLE telemetry.spans_raw'], { cwd: ROOT, env }), /only one statement/);

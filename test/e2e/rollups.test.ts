@@ -14,6 +14,7 @@ import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { type NormalizedRows, Normalizer } from '../../services/shared/normalize/rows.js';
 import { generate, hex } from '../harness/generated-traces.js';
+import { backfillRollups } from '../../services/ops/backfill.js';
 
 const DB = 'rollups_test';
 
@@ -54,6 +55,17 @@ describe('per-minute rollups and the trace index', () => {
 
   it('stored all 3000 spans', async () => {
     assert.deepEqual(await rows(`SELECT count() AS n FROM ${DB}.spans_raw`), [{ n: '3000' }]);
+  });
+
+  it('backfill rebuilds corrupted rollups from spans_raw, the same when run twice (the checks below run on the rebuilt tables)', async () => {
+    await ch.client.command({ query: `INSERT INTO ${DB}.spans_minute (minute, tenant_id, env, service_name, operation, calls, errors, tokens_total, cost_usd) VALUES (toStartOfMinute(now()), 'tenant-0', 'prod', 'planner', 'invoke_agent helper', 1000, 7, 5, 1.5)` });
+    await ch.client.command({ query: `ALTER TABLE ${DB}.tool_minute DELETE WHERE tenant_id = 'tenant-1'`, clickhouse_settings: { mutations_sync: '2' } });
+    const range = { from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 120_000) };
+    await backfillRollups(ch.client, DB, range);
+    const once = await rows(`SELECT sum(calls) AS s, (SELECT sum(calls) FROM ${DB}.tool_minute) AS t, (SELECT sum(span_count) FROM ${DB}.trace_index) AS x FROM ${DB}.spans_minute`);
+    await backfillRollups(ch.client, DB, range);
+    assert.deepEqual(await rows(`SELECT sum(calls) AS s, (SELECT sum(calls) FROM ${DB}.tool_minute) AS t, (SELECT sum(span_count) FROM ${DB}.trace_index) AS x FROM ${DB}.spans_minute`), once);
+    assert.deepEqual(once, [{ s: '3000', t: String((await rows(`SELECT count() AS n FROM ${DB}.spans_raw WHERE gen_ai_operation = 'execute_tool'`) as Array<{ n: string }>)[0]!.n), x: '3000' }]);
   });
 
   it('stores exact nanosecond timestamps at the edges of the range, and repairs unset ones', async () => {

@@ -18,6 +18,9 @@ export const BASE_SETTINGS: ClickHouseSettings = {
   // A re-inserted batch (same token) must be dropped from the rollups too, not only from spans_raw.
   deduplicate_blocks_in_dependent_materialized_views: 1,
   output_format_json_quote_64bit_integers: 1,
+  // Set per call by `tracehouse backfill` only; reset here so they never leak into ingest (chdb).
+  insert_deduplicate: 1,
+  mutations_sync: '0',
 };
 
 export interface ClickHouseHandle {
