@@ -64,7 +64,7 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
       clickhouse = await openClickHouse(config.clickhouse);
       const ch = clickhouse;
       stops.push(() => ch.close());
-      await migrate(ch.client, { database: config.clickhouse.database, ttlDays: config.clickhouse.ttlDays }, log.child('migrate'));
+      if (config.clickhouse.migrateOnStart) await migrate(ch.client, { database: config.clickhouse.database, ttlDays: config.clickhouse.ttlDays }, log.child('migrate'));
       sink = new TelemetrySink(ch.client, config.clickhouse.database, registry, log.child('clickhouse'));
       log.info('clickhouse ready', { location: ch.location, embedded: ch.embedded, database: config.clickhouse.database });
     }

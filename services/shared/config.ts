@@ -31,7 +31,7 @@ export interface Config {
   tenancy: { tenant: string; env: string };
   genai: { contentMaxBytes: number; noContentTenants: string[]; prices: ModelPrice[] };
   batch: { maxRows: number; maxDelayMs: number };
-  clickhouse: { url: string; dataDir: string; database: string; username: string; password: string; ttlDays: number };
+  clickhouse: { url: string; dataDir: string; database: string; username: string; password: string; ttlDays: number; migrateOnStart: boolean };
   admin: { host: string; port: number };
   pipelines: Record<string, PipelineConfig>;
 }
@@ -147,6 +147,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       database: env.CLICKHOUSE_DATABASE ?? str(ch, 'database', 'telemetry'),
       username: env.CLICKHOUSE_USER ?? str(ch, 'username', 'default'),
       password: env.CLICKHOUSE_PASSWORD ?? str(ch, 'password', ''),
+      migrateOnStart: (env.TRACEHOUSE_MIGRATE_ON_START ?? String(ch.migrate_on_start ?? true)) !== 'false',
       ttlDays: env.CLICKHOUSE_TTL_DAYS !== undefined ? int({ v: env.CLICKHOUSE_TTL_DAYS }, 'v', 30) : Math.round(duration(ch, 'ttl', 30 * 86_400_000) / 86_400_000),
     },
     admin,

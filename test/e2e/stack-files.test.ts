@@ -19,7 +19,7 @@ describe('stack files', () => {
   });
 
   it('wires the stack as documented: ports, healthchecks, init order, provisioning mounts', () => {
-    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Record<string, unknown>> };
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Record<string, unknown>> };
     const s = compose.services;
     const ports = Object.values(s).flatMap((svc) => (svc.ports as string[] | undefined) ?? []);
     for (const p of ['4318:4318', '8123:8123', '9000:9000', '3000:3000', '29092:29092']) assert.ok(ports.includes(p), `port ${p}`);
@@ -29,5 +29,14 @@ describe('stack files', () => {
     assert.ok((s.grafana!.volumes as string[]).some((v) => v.startsWith('./grafana/provisioning:/etc/grafana/provisioning')));
     assert.match(String((s.kafka!.environment as Record<string, unknown>).KAFKA_PROCESS_ROLES), /broker,controller/, 'KRaft, no ZooKeeper');
     assert.equal(s.zookeeper, undefined);
+    const env = (name: string): Record<string, string> => s[name]!.environment as Record<string, string>;
+    assert.equal(env('consumer').CLICKHOUSE_USER, 'tracehouse_ingest', 'the consumer writes as the insert-only user');
+    assert.equal(env('consumer').TRACEHOUSE_MIGRATE_ON_START, 'false');
+    assert.equal(env('consumer').KAFKA_BROKERS, 'kafka:9092', 'and keeps the shared settings');
+    assert.equal(env('grafana').CLICKHOUSE_GRAFANA_USER, 'tracehouse_grafana');
+    const users = readFileSync(join(ROOT, 'deploy/clickhouse/users.xml'), 'utf8');
+    assert.match(users, /<tracehouse_ingest>[\s\S]*GRANT INSERT ON telemetry\.\*[\s\S]*<\/tracehouse_ingest>/);
+    assert.match(users, /<tracehouse_grafana>[\s\S]*<profile>tracehouse_readonly<\/profile>[\s\S]*GRANT SELECT ON telemetry\.\*/);
+    assert.ok((s.clickhouse!.volumes as string[]).some((v) => v.includes('users.d/tracehouse.xml')));
   });
 });
