@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     target: { type: 'string' },
     out: { type: 'string', default: 'bench-results.json' },
     'micro-only': { type: 'boolean', default: false },
+    /** Write a V8 CPU profile of the pipeline process into this directory. */
+    profile: { type: 'string' },
   },
 });
 
@@ -132,7 +134,8 @@ async function startPipeline(brokers: string): Promise<{ child: ChildProcess; ot
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-bench-'));
   const id = Date.now().toString(36);
   const env = { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC: `bench-${id}`, KAFKA_GROUP_ID: `bench-${id}`, TRACEHOUSE_DATA_DIR: dataDir, OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`, TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, [join(ROOT, 'dist/services/cli.js'), 'start'], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'pipe'] });
+  const nodeArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/services/cli.js'), 'start'], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'pipe'] });
   let stderr = '';
   await new Promise<void>((ready, fail) => {
     child.stderr!.on('data', (c: Buffer) => {
