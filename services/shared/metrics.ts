@@ -33,9 +33,6 @@ abstract class Family<T> implements Metric {
 
 /** A family of single-number series: counters and gauges render the same way. */
 abstract class ScalarFamily extends Family<{ v: number }> {
-  value(labels: Labels = {}): number {
-    return this.series.get(labelKey(labels))?.v ?? 0;
-  }
   protected cell(labels: Labels): { v: number } {
     return this.get(labels, () => ({ v: 0 }));
   }
@@ -61,9 +58,6 @@ export class Gauge extends ScalarFamily {
   }
   set(labels: Labels, v: number): void {
     this.cell(labels).v = v;
-  }
-  add(labels: Labels, by: number): void {
-    this.cell(labels).v += by;
   }
 }
 
