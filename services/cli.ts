@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // tracehouse <start|receiver|consumer|migrate|query> [--config otel-collector.yaml]
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { startApp, type Mode } from './app.js';
 import { openClickHouse } from './shared/clickhouse/client.js';
@@ -27,6 +28,7 @@ commands:
   demo               send realistic multi-tenant agent traffic with the OpenTelemetry SDK
                      [--endpoint http://localhost:4318] [--rate 5 runs/s] [--duration 60 s] [--tenants a,b,c]
   backfill rollups   rebuild the rollups from spans_raw for --from ISO-TIME [--to ISO-TIME] (idempotent)
+  hash-key KEY       print the SHA-256 to configure an ingest API key with (keys are stored hashed)
   backfill replay    store what spans_raw lacks from the Kafka topic since --from ISO-TIME (needs KAFKA_BROKERS)
 
 Configuration: otel-collector.yaml (or --config / TRACEHOUSE_CONFIG) plus environment overrides;
@@ -69,6 +71,10 @@ async function main(): Promise<void> {
         tenants: values.tenants!.split(',').filter(Boolean),
         services: ['support-agent', 'research-agent'],
       });
+      return;
+    case 'hash-key':
+      if (!rest[0]) throw new ConfigError('hash-key needs the key');
+      process.stdout.write(`${createHash('sha256').update(rest[0]).digest('hex')}\n`);
       return;
     case 'backfill':
       return runBackfill(config, rest[0], values.from, values.to);

@@ -13,7 +13,7 @@ const gunzipAsync = promisify(gunzip);
 export class RequestError extends Error {
   override name = 'RequestError';
   constructor(
-    readonly status: 400 | 404 | 405 | 413 | 415,
+    readonly status: 400 | 401 | 404 | 405 | 413 | 415,
     message: string,
   ) {
     super(message);

@@ -1,7 +1,12 @@
-// HTTP stage: OTLP/HTTP POST /v1/traces (opentelemetry-proto docs/specification.md).
+// HTTP stage: OTLP/HTTP POST /v1/traces (opentelemetry-proto docs/specification.md), over HTTPS
+// when a certificate is configured. With API keys configured, a request needs one (Bearer or
+// x-api-key) and its spans belong to the key's tenant, whatever their resource claims.
 // 200 only after the exporter made the spans durable; 400 bad data, 413 too large, 415 unsupported
 // media, 503 + Retry-After when downstream is unavailable or the in-flight budget is spent.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
@@ -10,7 +15,7 @@ import { OtlpDecodeError } from '../shared/otlp/model.js';
 import { CONTENT_TYPE, RpcCode, exportResponse, statusBody, type OtlpEncoding } from '../shared/otlp/response.js';
 import { RequestError, decodeBody, decompress, encodingOf } from './decode.js';
 import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
-import { stampTenancy } from './process.js';
+import { enforceLimits, stampTenancy } from './process.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -50,10 +55,24 @@ export async function startOtlpHttpReceiver(opts: {
     reply(res, encoding, status, statusBody(encoding, code, message), headers);
   };
 
+  /** The key's tenant, undefined when authentication is off; 401 for a missing or unknown key. */
+  function authenticate(req: IncomingMessage): string | undefined {
+    const keys = config.otlp.apiKeys;
+    if (keys.size === 0) return undefined;
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const header = req.headers['x-api-key'];
+    const key = bearer ?? (typeof header === 'string' ? header : undefined);
+    if (!key) throw new RequestError(401, 'an API key is required (Authorization: Bearer KEY or x-api-key)');
+    const tenant = keys.get(createHash('sha256').update(key).digest('hex'));
+    if (tenant === undefined) throw new RequestError(401, 'unknown API key');
+    return tenant;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const encoding = encodingOf(req.headers['content-type']);
     const answerAs = encoding ?? 'json';
     try {
+      const tenant = authenticate(req);
       if ((req.url ?? '').split('?')[0] !== TRACES_PATH) throw new RequestError(404, `no route for ${req.url}; OTLP traces go to ${TRACES_PATH}`);
       if (req.method !== 'POST') throw new RequestError(405, 'OTLP export requires POST');
       if (encoding === null) throw new RequestError(415, `unsupported Content-Type "${req.headers['content-type'] ?? ''}" (application/x-protobuf or application/json)`);
@@ -69,13 +88,16 @@ export async function startOtlpHttpReceiver(opts: {
       inflightBytes += body.length;
       inflight.set({}, inflightBytes);
       try {
-        const decoded = decodeBody(encoding, body);
+        const received = decodeBody(encoding, body);
+        const total = received.spanCount + received.rejectedSpans;
+        if (total > config.otlp.limits.maxSpansPerRequest) throw new RequestError(413, `${total} spans in one request; the limit is ${config.otlp.limits.maxSpansPerRequest}`);
+        const decoded = enforceLimits(received, config.otlp.limits, config.clickhouse.ttlDays);
         if (decoded.rejectedSpans > 0) {
           rejectedSpans.inc({ reason: 'invalid' }, decoded.rejectedSpans);
           log.warn('spans rejected', { rejected: decoded.rejectedSpans, reason: decoded.rejectionReason });
         }
         if (decoded.spanCount > 0) {
-          stampTenancy(decoded.data, config.tenancy);
+          stampTenancy(decoded.data, config.tenancy, tenant);
           const started = performance.now();
           await exporter.export(decoded.data, decoded.spanCount);
           exportSeconds.observe({}, (performance.now() - started) / 1000);
@@ -89,8 +111,9 @@ export async function startOtlpHttpReceiver(opts: {
     } catch (err) {
       if (err instanceof RequestError) {
         if (err.status === 413) rejectedSpans.inc({ reason: 'too_large' });
-        const code = err.status === 413 ? RpcCode.RESOURCE_EXHAUSTED : RpcCode.INVALID_ARGUMENT;
-        fail(res, answerAs, err.status, code, err.message, err.status === 413 ? { connection: 'close' } : {});
+        const code = err.status === 413 ? RpcCode.RESOURCE_EXHAUSTED : err.status === 401 ? RpcCode.UNAUTHENTICATED : RpcCode.INVALID_ARGUMENT;
+        const headers: Record<string, string> = err.status === 413 ? { connection: 'close' } : err.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+        fail(res, answerAs, err.status, code, err.message, headers);
       } else if (err instanceof OtlpDecodeError) {
         rejectedSpans.inc({ reason: 'undecodable' });
         fail(res, answerAs, 400, RpcCode.INVALID_ARGUMENT, `cannot decode OTLP ${encoding}: ${err.message}`);
@@ -107,7 +130,9 @@ export async function startOtlpHttpReceiver(opts: {
     }
   }
 
-  const server: Server = createServer((req, res) => void handle(req, res));
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => void handle(req, res);
+  const tls = config.otlp.tls;
+  const server: Server = tls ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, onRequest) : createServer(onRequest);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,12 +1,16 @@
 // Processing stage: the attributes processor stamps tenant_id and env on every resource (from
 // tenant.id / deployment.environment, or the configured defaults), and spans are grouped per
 // trace so each trace becomes one Kafka message keyed by its id.
-import type { ResourceSpans, ScopeSpans, TracesData } from '../shared/otlp/model.js';
+import type { IngestLimits } from '../shared/config.js';
+import { type AnyValue, type DecodedTraces, type KeyValue, type ResourceSpans, type ScopeSpans, type Span, type TracesData, validateTraces } from '../shared/otlp/model.js';
 import { ENV_KEY, TENANT_KEY, resolveTenancy, type TenancyDefaults } from '../shared/normalize/attributes.js';
 
-export function stampTenancy(data: TracesData, defaults: TenancyDefaults): void {
+/** `authenticatedTenant` (from the API key) overrides whatever tenant the resource claims. */
+export function stampTenancy(data: TracesData, defaults: TenancyDefaults, authenticatedTenant?: string): void {
   for (const rs of data.resourceSpans) {
-    const { tenant, env } = resolveTenancy(rs.resource.attributes, defaults);
+    const resolved = resolveTenancy(rs.resource.attributes, defaults);
+    const tenant = authenticatedTenant ?? resolved.tenant;
+    const env = resolved.env;
     const attrs = rs.resource.attributes.filter((kv) => kv.key !== TENANT_KEY && kv.key !== ENV_KEY);
     attrs.push({ key: TENANT_KEY, value: { stringValue: tenant } }, { key: ENV_KEY, value: { stringValue: env } });
     rs.resource.attributes = attrs;
@@ -41,4 +45,53 @@ export function splitByTrace(data: TracesData): Map<string, TracesData> {
     }
   }
   return traces;
+}
+
+const TRUNCATED = '…[truncated]';
+
+function capValue(v: AnyValue, maxBytes: number): AnyValue {
+  if ('stringValue' in v && v.stringValue.length * 3 > maxBytes && Buffer.byteLength(v.stringValue) > maxBytes) {
+    const bytes = Buffer.from(v.stringValue);
+    let cut = maxBytes;
+    while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
+    return { stringValue: bytes.toString('utf8', 0, cut) + TRUNCATED };
+  }
+  if ('bytesValue' in v && v.bytesValue.length > maxBytes) return { bytesValue: v.bytesValue.subarray(0, maxBytes) };
+  return v;
+}
+
+/** At most `max` attributes, each value at most maxBytes: what is dropped is counted, as SDK limits do. */
+function capAttributes(attrs: KeyValue[], max: number, maxBytes: number): { attrs: KeyValue[]; dropped: number } {
+  const kept = attrs.length > max ? attrs.slice(0, max) : attrs;
+  for (const kv of kept) kv.value = capValue(kv.value, maxBytes);
+  return { attrs: kept, dropped: attrs.length - kept.length };
+}
+
+/**
+ * Ingest limits. Spans starting too far in the future, or before the retention window (ClickHouse
+ * would drop them at once through its TTL), are rejected through partial success; attributes and
+ * events over the limits are dropped and counted; long values are cut with a marker.
+ */
+export function enforceLimits(decoded: DecodedTraces, limits: IngestLimits, retentionDays: number, nowMs = Date.now()): DecodedTraces {
+  const latest = BigInt(nowMs + limits.maxFutureSkewMs) * 1_000_000n;
+  const earliest = BigInt(nowMs - retentionDays * 86_400_000) * 1_000_000n;
+  const reasonOf = (span: Span): string => {
+    const start = span.startTimeUnixNano || span.endTimeUnixNano;
+    if (start > latest) return `span ${span.spanId}: starts more than ${limits.maxFutureSkewMs} ms in the future`;
+    if (start !== 0n && start < earliest) return `span ${span.spanId}: starts before the ${retentionDays}-day retention window`;
+    const a = capAttributes(span.attributes, limits.maxAttributesPerSpan, limits.maxAttributeValueBytes);
+    span.attributes = a.attrs;
+    span.droppedAttributesCount += a.dropped;
+    if (span.events.length > limits.maxEventsPerSpan) {
+      span.droppedEventsCount += span.events.length - limits.maxEventsPerSpan;
+      span.events = span.events.slice(0, limits.maxEventsPerSpan);
+    }
+    for (const e of span.events) e.attributes = capAttributes(e.attributes, limits.maxAttributesPerSpan, limits.maxAttributeValueBytes).attrs;
+    return '';
+  };
+  for (const rs of decoded.data.resourceSpans) rs.resource.attributes = capAttributes(rs.resource.attributes, limits.maxAttributesPerSpan, limits.maxAttributeValueBytes).attrs;
+  const checked = validateTraces(decoded.data, reasonOf);
+  const rejected = decoded.rejectedSpans + checked.rejectedSpans;
+  const reason = [decoded.rejectionReason, checked.rejectionReason].filter(Boolean).join('; ');
+  return { data: checked.data, spanCount: checked.spanCount, rejectedSpans: rejected, rejectionReason: reason };
 }

@@ -6,6 +6,15 @@ import type { ModelPrice } from './normalize/price-table.js';
 
 export type KafkaEncoding = 'otlp_proto' | 'otlp_json';
 
+export interface IngestLimits {
+  maxSpansPerRequest: number;
+  maxAttributesPerSpan: number;
+  maxAttributeValueBytes: number;
+  maxEventsPerSpan: number;
+  /** Spans starting further in the future than this are rejected (partial success). */
+  maxFutureSkewMs: number;
+}
+
 export interface PipelineConfig {
   receivers: string[];
   processors: string[];
@@ -13,7 +22,17 @@ export interface PipelineConfig {
 }
 
 export interface Config {
-  otlp: { host: string; port: number; maxBodyBytes: number; maxInflightBytes: number };
+  otlp: {
+    host: string;
+    port: number;
+    maxBodyBytes: number;
+    maxInflightBytes: number;
+    /** PEM files; both set => HTTPS. */
+    tls: { certFile: string; keyFile: string } | null;
+    /** API key SHA-256 (hex) -> tenant; empty => no authentication. */
+    apiKeys: Map<string, string>;
+    limits: IngestLimits;
+  };
   kafka: {
     brokers: string[];
     topic: string;
@@ -99,6 +118,7 @@ export function parseHostPort(endpoint: string, key: string): { host: string; po
 /** Builds the typed config from the parsed YAML document (an empty object gives the laptop defaults). */
 export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env): Config {
   const http = node(doc, 'receivers', 'otlp', 'protocols', 'http');
+  const limits = node(doc, 'receivers', 'otlp', 'limits');
   const kafkaIn = node(doc, 'receivers', 'kafka');
   const kafkaOut = node(doc, 'exporters', 'kafka');
   const attrs = node(doc, 'processors', 'attributes');
@@ -116,7 +136,20 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
   if (exporterEncoding !== 'otlp_proto') throw new ConfigError('exporters.kafka.encoding: the receiver writes otlp_proto only');
 
   const config: Config = {
-    otlp: { ...otlp, maxBodyBytes: int(http, 'max_request_body_size', 20 * 1024 * 1024), maxInflightBytes: int(http, 'max_inflight_bytes', 256 * 1024 * 1024) },
+    otlp: {
+      ...otlp,
+      maxBodyBytes: int(http, 'max_request_body_size', 20 * 1024 * 1024),
+      maxInflightBytes: int(http, 'max_inflight_bytes', 256 * 1024 * 1024),
+      tls: readTls(node(http, 'tls'), env),
+      apiKeys: readApiKeys(node(doc, 'receivers', 'otlp', 'auth'), env),
+      limits: {
+        maxSpansPerRequest: int(limits, 'max_spans_per_request', 100_000),
+        maxAttributesPerSpan: int(limits, 'max_attributes_per_span', 512),
+        maxAttributeValueBytes: int(limits, 'max_attribute_value_bytes', 256 * 1024),
+        maxEventsPerSpan: int(limits, 'max_events_per_span', 1024),
+        maxFutureSkewMs: duration(limits, 'max_future_skew', 86_400_000),
+      },
+    },
     kafka: {
       brokers: env.KAFKA_BROKERS !== undefined ? splitList(env.KAFKA_BROKERS) : brokersFromFile,
       topic: env.KAFKA_TOPIC ?? str(kafkaOut, 'topic', str(kafkaIn, 'topic', 'otel-spans')),
@@ -157,6 +190,41 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
   if (config.clickhouse.ttlDays < 1) throw new ConfigError('exporters.clickhouse.ttl must be at least one day');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.clickhouse.database)) throw new ConfigError('exporters.clickhouse.database must be a plain identifier');
   return config;
+}
+
+function readTls(tls: Node, env: NodeJS.ProcessEnv): Config['otlp']['tls'] {
+  const certFile = env.OTLP_TLS_CERT_FILE ?? str(tls, 'cert_file', '');
+  const keyFile = env.OTLP_TLS_KEY_FILE ?? str(tls, 'key_file', '');
+  if (certFile === '' && keyFile === '') return null;
+  if (certFile === '' || keyFile === '') throw new ConfigError('receivers.otlp.protocols.http.tls needs both cert_file and key_file');
+  return { certFile, keyFile };
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * API keys are configured hashed: `sha256hex:tenant` entries in TRACEHOUSE_API_KEYS (comma
+ * separated) or in receivers.otlp.auth.api_keys / the YAML file auth.api_keys_file
+ * ([{ sha256, tenant }]). `tracehouse hash-key KEY` prints the hash of a key.
+ */
+function readApiKeys(auth: Node, env: NodeJS.ProcessEnv): Map<string, string> {
+  const entries: Array<{ sha256: string; tenant: string }> = [];
+  for (const item of splitList(env.TRACEHOUSE_API_KEYS ?? '')) {
+    const [sha256 = '', tenant = ''] = item.split(':');
+    entries.push({ sha256, tenant });
+  }
+  const file = env.TRACEHOUSE_API_KEYS_FILE ?? str(auth, 'api_keys_file', '');
+  const fromFile = file === '' ? [] : (node(parseYaml(readFileSync(file, 'utf8')) as unknown).api_keys ?? []);
+  for (const raw of [...(Array.isArray(auth.api_keys) ? auth.api_keys : []), ...(Array.isArray(fromFile) ? fromFile : [])]) {
+    entries.push({ sha256: str(node(raw), 'sha256', ''), tenant: str(node(raw), 'tenant', '') });
+  }
+  const keys = new Map<string, string>();
+  for (const { sha256, tenant } of entries) {
+    if (!SHA256_HEX.test(sha256.toLowerCase())) throw new ConfigError('API keys are configured as the lowercase hex SHA-256 of the key (tracehouse hash-key KEY)');
+    if (tenant === '') throw new ConfigError('every API key needs a tenant');
+    keys.set(sha256.toLowerCase(), tenant);
+  }
+  return keys;
 }
 
 const PRICE_NUMBERS = ['input', 'output', 'cache_read', 'cache_write', 'reasoning'] as const;

@@ -34,11 +34,13 @@ export function sdkClient(opts: {
   gzip: boolean;
   resource: Record<string, string>;
   timeoutMillis?: number;
+  headers?: Record<string, string>;
 }): SdkClient {
   const config = {
     url: `${opts.endpoint}/v1/traces`,
     compression: opts.gzip ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
     timeoutMillis: opts.timeoutMillis ?? 10_000,
+    headers: opts.headers ?? {},
   };
   const otlp: SpanExporter = opts.protocol === 'protobuf' ? new OtlpProtoExporter(config) : new OtlpHttpJsonExporter(config);
   const exportResults: ExportResult[] = [];

@@ -155,7 +155,7 @@ export function invalidSpanReason(span: Span): string {
  * Drops spans with malformed ids (partial success) and empty containers, in place.
  * Returns the decoded view with counts, so both decoders report rejections the same way.
  */
-export function validateTraces(data: TracesData): DecodedTraces {
+export function validateTraces(data: TracesData, reasonOf: (span: Span) => string = invalidSpanReason): DecodedTraces {
   let spanCount = 0;
   let rejectedSpans = 0;
   let rejectionReason = '';
@@ -163,7 +163,7 @@ export function validateTraces(data: TracesData): DecodedTraces {
     for (const ss of rs.scopeSpans) {
       const kept: Span[] = [];
       for (const span of ss.spans) {
-        const reason = invalidSpanReason(span);
+        const reason = reasonOf(span);
         if (reason === '') kept.push(span);
         else {
           rejectedSpans++;
