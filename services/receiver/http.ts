@@ -82,12 +82,19 @@ export async function startOtlpHttpReceiver(opts: {
         rejectedSpans.inc({ reason: 'backpressure' });
         return fail(res, answerAs, 503, RpcCode.UNAVAILABLE, 'receiver is at its in-flight limit; retry later', { 'retry-after': '1' });
       }
-      const raw = await readBody(req, maxBody);
-      receivedBytes.inc({ encoding }, raw.length);
-      const body = await decompress(raw, req.headers['content-encoding'], maxBody);
-      inflightBytes += body.length;
-      inflight.set({}, inflightBytes);
+      // Reserve the declared size on arrival, so concurrent requests see each other before their bodies are read.
+      let accounted = Math.max(declared, 0);
+      const account = (bytes: number): void => {
+        inflightBytes += bytes - accounted;
+        accounted = bytes;
+        inflight.set({}, inflightBytes);
+      };
+      inflightBytes += accounted;
       try {
+        const raw = await readBody(req, maxBody);
+        receivedBytes.inc({ encoding }, raw.length);
+        const body = await decompress(raw, req.headers['content-encoding'], maxBody);
+        account(body.length);
         const received = decodeBody(encoding, body);
         const total = received.spanCount + received.rejectedSpans;
         if (total > config.otlp.limits.maxSpansPerRequest) throw new RequestError(413, `${total} spans in one request; the limit is ${config.otlp.limits.maxSpansPerRequest}`);
@@ -105,8 +112,7 @@ export async function startOtlpHttpReceiver(opts: {
         }
         reply(res, encoding, 200, exportResponse(encoding, decoded.rejectedSpans, decoded.rejectionReason));
       } finally {
-        inflightBytes -= body.length;
-        inflight.set({}, inflightBytes);
+        account(0);
       }
     } catch (err) {
       if (err instanceof RequestError) {
