@@ -64,11 +64,11 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
       clickhouse = await openClickHouse(config.clickhouse);
       const ch = clickhouse;
       stops.push(() => ch.close());
-      if (config.clickhouse.migrateOnStart) await migrate(ch.client, { database: config.clickhouse.database, ttlDays: config.clickhouse.ttlDays }, log.child('migrate'));
+      if (config.clickhouse.migrateOnStart) await migrate(ch.client, config.clickhouse, log.child('migrate'));
       sink = new TelemetrySink(ch.client, config.clickhouse.database, registry, log.child('clickhouse'));
       log.info('clickhouse ready', { location: ch.location, embedded: ch.embedded, database: config.clickhouse.database });
     }
-    const normalizer = new Normalizer({ tenancy: config.tenancy, contentMaxBytes: config.genai.contentMaxBytes, noContentTenants: config.genai.noContentTenants, prices: config.genai.prices });
+    const normalizer = Normalizer.fromConfig(config);
     const kafka: Kafka | undefined = useKafka ? createKafka(config.kafka.brokers, config.kafka.clientId, log) : undefined;
 
     let consumer: ConsumerService | undefined;

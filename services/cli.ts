@@ -124,16 +124,15 @@ async function runBackfill(config: Config, what: string | undefined, from: strin
   const log = createLogger('backfill');
   const ch = await openClickHouse(config.clickhouse);
   try {
-    await migrate(ch.client, { database: config.clickhouse.database, ttlDays: config.clickhouse.ttlDays }, log);
+    await migrate(ch.client, config.clickhouse, log);
     if (what === 'rollups') return await backfillRollups(ch.client, config.clickhouse.database, range);
     if (config.kafka.brokers.length === 0) throw new ConfigError('backfill replay needs KAFKA_BROKERS');
-    const g = config.genai;
     await replayKafka({
       kafka: createKafka(config.kafka.brokers, `${config.kafka.clientId}-replay`, log),
       cfg: config.kafka,
       fromMs: range.from.getTime(),
       batchRows: config.batch.maxRows,
-      normalizer: new Normalizer({ tenancy: config.tenancy, contentMaxBytes: g.contentMaxBytes, noContentTenants: g.noContentTenants, prices: g.prices }),
+      normalizer: Normalizer.fromConfig(config),
       sink: new TelemetrySink(ch.client, config.clickhouse.database, new Registry(), log),
       client: ch.client,
       database: config.clickhouse.database,
@@ -147,7 +146,7 @@ async function runMigrate(config: Config): Promise<void> {
   const log = createLogger('migrate');
   const ch = await openClickHouse(config.clickhouse);
   try {
-    const applied = await migrate(ch.client, { database: config.clickhouse.database, ttlDays: config.clickhouse.ttlDays }, log);
+    const applied = await migrate(ch.client, config.clickhouse, log);
     log.info(applied.length > 0 ? 'migrations applied' : 'schema is up to date', { applied, location: ch.location });
   } finally {
     await ch.close();

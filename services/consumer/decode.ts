@@ -2,10 +2,9 @@
 // (the OTel Collector kafka exporter sends no content-type header).
 import type { KafkaEncoding } from '../shared/config.js';
 import type { DecodedTraces } from '../shared/otlp/model.js';
-import { decodeTracesJson } from '../shared/otlp/json.js';
-import { decodeTracesProtobuf } from '../shared/otlp/protobuf.js';
+import { decodeTraces } from '../shared/otlp/decode.js';
 
 export function decodeMessage(encoding: KafkaEncoding, value: Buffer | null): DecodedTraces {
   if (value === null || value.length === 0) return { data: { resourceSpans: [] }, spanCount: 0, rejectedSpans: 0, rejectionReason: '' };
-  return encoding === 'otlp_proto' ? decodeTracesProtobuf(value) : decodeTracesJson(value.toString('utf8'));
+  return decodeTraces(encoding === 'otlp_proto' ? 'protobuf' : 'json', value);
 }

@@ -2,9 +2,6 @@
 // body cap after decompression (a small gzip body can expand to gigabytes).
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { type DecodedTraces } from '../shared/otlp/model.js';
-import { decodeTracesJson } from '../shared/otlp/json.js';
-import { decodeTracesProtobuf } from '../shared/otlp/protobuf.js';
 import type { OtlpEncoding } from '../shared/otlp/response.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -39,8 +36,4 @@ export async function decompress(body: Buffer, contentEncoding: string | undefin
     }
     throw new RequestError(400, `invalid gzip body: ${(err as Error).message}`);
   }
-}
-
-export function decodeBody(encoding: OtlpEncoding, body: Buffer): DecodedTraces {
-  return encoding === 'protobuf' ? decodeTracesProtobuf(body) : decodeTracesJson(body.toString('utf8'));
 }

@@ -13,7 +13,8 @@ import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
 import { OtlpDecodeError } from '../shared/otlp/model.js';
 import { CONTENT_TYPE, RpcCode, exportResponse, statusBody, type OtlpEncoding } from '../shared/otlp/response.js';
-import { RequestError, decodeBody, decompress, encodingOf } from './decode.js';
+import { decodeTraces } from '../shared/otlp/decode.js';
+import { RequestError, decompress, encodingOf } from './decode.js';
 import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
 import { enforceLimits, stampTenancy } from './process.js';
 
@@ -95,7 +96,7 @@ export async function startOtlpHttpReceiver(opts: {
         receivedBytes.inc({ encoding }, raw.length);
         const body = await decompress(raw, req.headers['content-encoding'], maxBody);
         account(body.length);
-        const received = decodeBody(encoding, body);
+        const received = decodeTraces(encoding, body);
         const total = received.spanCount + received.rejectedSpans;
         if (total > config.otlp.limits.maxSpansPerRequest) throw new RequestError(413, `${total} spans in one request; the limit is ${config.otlp.limits.maxSpansPerRequest}`);
         const decoded = enforceLimits(received, config.otlp.limits, config.clickhouse.ttlDays);

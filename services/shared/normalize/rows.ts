@@ -1,6 +1,7 @@
 // Maps decoded OTLP spans to rows of telemetry.spans_raw and their events to telemetry.events_raw:
 // GenAI columns, cost and content policy applied. Shared by the consumer and the direct path, so
 // both write exactly the same rows.
+import type { Config } from '../config.js';
 import type { Span, TracesData } from '../otlp/model.js';
 import { type TenancyDefaults, attributesToMap, resolveTenancy } from './attributes.js';
 import { type ContentOutcome, type ContentPolicy, applyContentPolicy } from './content.js';
@@ -121,6 +122,12 @@ const NO_COST = { cost_usd: 0, cost_source: '' as const, price_version: '' };
 
 export class Normalizer {
   readonly version = NORMALIZER_VERSION;
+
+  /** The normalizer the services run: tenancy defaults and the genai processor's settings. */
+  static fromConfig(config: Pick<Config, 'tenancy' | 'genai'>): Normalizer {
+    const g = config.genai;
+    return new Normalizer({ tenancy: config.tenancy, contentMaxBytes: g.contentMaxBytes, noContentTenants: g.noContentTenants, prices: g.prices });
+  }
   private readonly prices: PriceTable;
   private readonly noContent: Set<string>;
 
