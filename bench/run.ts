@@ -1,27 +1,24 @@
-// `npm run bench`: per-stage micro-benchmarks, then a run of the real pipeline (receiver -> real
-// Kafka -> consumer -> ClickHouse) in its own process under pre-built load. Prints a table and
-// writes the results as JSON. `--target URL` points the same load at any OTLP/HTTP receiver.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run bench`: per-stage micro-benchmarks, then the real pipeline under pre-built load:
+// receiver and consumer as separate processes (as deployed), a real Kafka broker, the real engine.
+// Prints a table and writes the results as JSON. `--target URL` points the same load at any
+// OTLP/HTTP receiver (the OTel Collector, say) for side-by-side runs.
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
-import { splitByTrace } from '../services/receiver/process.js';
-import { spanRowsToJsonEachRow } from '../services/shared/clickhouse/row-format.js';
-import { Normalizer } from '../services/shared/normalize/rows.js';
-import { decodeTracesJson } from '../services/shared/otlp/json.js';
-import { decodeTracesProtobuf, encodeTracesProtobuf } from '../services/shared/otlp/protobuf.js';
-import { type KafkaBroker, freePort, startKafkaBroker } from '../test/harness/kafka-broker.js';
-import { type Encoding, type PrebuiltRequest, prebuildRequests } from './workload.js';
+import { type KafkaBroker, startKafkaBroker } from '../test/harness/kafka-broker.js';
+import { clickhouseInsert, codecStages, kafkaProduceConsume } from './micro.js';
+import { ProcessSampler, type ServiceProcess, startService } from './processes.js';
+import { type Encoding, type PrebuiltRequest, prebuildRequests, probeRequest } from './workload.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+process.env.LOG_LEVEL ??= 'warn';
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '30' },
+    /** Offered load in spans/s; without it each connection sends as fast as it is answered. */
+    rate: { type: 'string' },
     'spans-per-request': { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '8' },
     encoding: { type: 'string', default: 'protobuf' },
@@ -29,10 +26,15 @@ const { values: args } = parseArgs({
     target: { type: 'string' },
     out: { type: 'string', default: 'bench-results.json' },
     'micro-only': { type: 'boolean', default: false },
-    /** Write a V8 CPU profile of the pipeline process into this directory. */
+    'skip-micro': { type: 'boolean', default: false },
+    /** Write V8 CPU profiles of the receiver and consumer processes into this directory. */
     profile: { type: 'string' },
   },
 });
+
+const PROBE_TENANT = 'bench-probe';
+const PROBE_EVERY_MS = 250;
+const TARGETS = { receiverSpansPerS: 150_000, endToEndSpansPerS: 100_000, freshnessP99Ms: 2000 };
 
 type Row = [metric: string, value: string];
 const results: Record<string, number | string> = {};
@@ -42,54 +44,22 @@ function record(key: string, label: string, value: number, unit: string, digits 
   table.push([label, `${value.toLocaleString('en-US', { maximumFractionDigits: digits })} ${unit}`]);
 }
 
-/** Runs fn repeatedly for about `ms` (after a JIT warm-up of ms/4) and returns calls per second. */
-function perSecond(fn: () => void, ms = 3000): number {
-  const warm = performance.now();
-  while (performance.now() - warm < ms / 4) fn();
-  let calls = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms) {
-    fn();
-    calls++;
-  }
-  return calls / ((performance.now() - start) / 1000);
-}
-
-function micro(): void {
-  const [proto] = prebuildRequests({ count: 1, spansPerRequest: 512, encoding: 'protobuf', gzip: false, tenant: 'micro' });
-  const [json] = prebuildRequests({ count: 1, spansPerRequest: 512, encoding: 'json', gzip: false, tenant: 'micro' });
-  const [gz] = prebuildRequests({ count: 1, spansPerRequest: 512, encoding: 'protobuf', gzip: true, tenant: 'micro' });
-  const n = proto!.spans;
-  const jsonText = Buffer.from(json!.body).toString('utf8');
-  const decoded = decodeTracesProtobuf(proto!.body).data;
-  const normalizer = new Normalizer({ tenancy: { tenant: 'd', env: 'e' }, contentMaxBytes: 16384, noContentTenants: [], prices: [] });
-  const rows = normalizer.normalize(decoded).spans;
-  results.micro_request_spans = n;
-  results.micro_request_bytes_protobuf = proto!.body.length;
-  results.micro_request_bytes_json = json!.body.length;
-  record('decode_protobuf_spans_per_s', 'OTLP protobuf decode', n * perSecond(() => decodeTracesProtobuf(proto!.body)), 'spans/s');
-  record('decode_protobuf_gzip_spans_per_s', 'OTLP protobuf gunzip + decode', n * perSecond(() => decodeTracesProtobuf(gunzipSync(gz!.body))), 'spans/s');
-  record('decode_json_spans_per_s', 'OTLP JSON decode', n * perSecond(() => decodeTracesJson(jsonText)), 'spans/s');
-  record('encode_per_trace_spans_per_s', 'split per trace + protobuf encode', n * perSecond(() => {
-    for (const t of splitByTrace(decoded).values()) encodeTracesProtobuf(t);
-  }), 'spans/s');
-  record('normalize_rows_per_s', 'normalize (GenAI, cost, events) -> rows', n * perSecond(() => normalizer.normalize(decoded)), 'spans/s');
-  record('row_json_rows_per_s', 'row -> JSONEachRow text', n * perSecond(() => spanRowsToJsonEachRow(rows)), 'rows/s');
-}
-
 interface LoadResult {
   acceptedSpans: number;
   requests: number;
   retried: number;
   seconds: number;
+  probes: Map<string, number>;
 }
 
-async function load(url: string, requests: PrebuiltRequest[], encoding: Encoding, gzip: boolean, seconds: number, concurrency: number): Promise<LoadResult> {
+type Post = (body: Uint8Array) => Promise<number>;
+
+function poster(url: string, encoding: Encoding, gzip: boolean, concurrency: number): { post: Post; close(): void } {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const target = new URL('/v1/traces', url);
   const headers: Record<string, string> = { 'content-type': encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json' };
   if (gzip) headers['content-encoding'] = 'gzip';
-  const post = (body: Uint8Array): Promise<number> =>
+  const post: Post = (body) =>
     new Promise((resolvePost, reject) => {
       const req = request(target, { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
         res.resume();
@@ -98,122 +68,176 @@ async function load(url: string, requests: PrebuiltRequest[], encoding: Encoding
       req.on('error', reject);
       req.end(body);
     });
-  const result: LoadResult = { acceptedSpans: 0, requests: 0, retried: 0, seconds: 0 };
+  return { post, close: () => agent.destroy() };
+}
+
+/** Sends the pre-built requests for `seconds`, paced to `rate` spans/s when given, plus a freshness probe every 250 ms. */
+async function load(url: string, requests: PrebuiltRequest[], opts: { encoding: Encoding; gzip: boolean; seconds: number; concurrency: number; rate?: number; probes: boolean }): Promise<LoadResult> {
+  const main = poster(url, opts.encoding, opts.gzip, opts.concurrency);
+  const probeClient = poster(url, 'protobuf', false, 1);
+  const result: LoadResult = { acceptedSpans: 0, requests: 0, retried: 0, seconds: 0, probes: new Map() };
   let next = 0;
   const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const r = requests[next++ % requests.length]!;
-        const status = await post(r.body);
-        result.requests++;
-        if (status === 200) result.acceptedSpans += r.spans;
-        else if (status === 429 || status === 503) {
-          result.retried++;
-          await new Promise((w) => setTimeout(w, 100));
-        } else throw new Error(`receiver answered ${status}`);
+  const deadline = started + opts.seconds * 1000;
+  const spansPerRequest = requests[0]!.spans;
+  const workers = Array.from({ length: opts.concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const i = next++;
+      if (opts.rate) {
+        const due = started + (i * spansPerRequest * 1000) / opts.rate;
+        if (due > deadline) return;
+        if (due > performance.now()) await new Promise((w) => setTimeout(w, due - performance.now()));
       }
-    }),
-  );
+      const r = requests[i % requests.length]!;
+      const status = await main.post(r.body);
+      result.requests++;
+      if (status === 200) result.acceptedSpans += r.spans;
+      else if (status === 429 || status === 503) {
+        result.retried++;
+        await new Promise((w) => setTimeout(w, 100));
+      } else throw new Error(`receiver answered ${status}`);
+    }
+  });
+  const prober = (async () => {
+    while (opts.probes && performance.now() < deadline) {
+      const probe = probeRequest(PROBE_TENANT);
+      if ((await probeClient.post(probe.body)) === 200) result.probes.set(probe.traceId, probe.sentAtMs);
+      await new Promise((w) => setTimeout(w, PROBE_EVERY_MS));
+    }
+  })();
+  await Promise.all([...workers, prober]);
   result.seconds = (performance.now() - started) / 1000;
-  agent.destroy();
+  main.close();
+  probeClient.close();
   return result;
 }
 
-function procStat(pid: number): { cpuSeconds: number; peakRssBytes: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSeconds: ticks / 100, peakRssBytes: Number(hwm?.[1] ?? 0) * 1024 };
-}
-
-async function startPipeline(brokers: string): Promise<{ child: ChildProcess; otlpUrl: string; adminUrl: string; dataDir: string }> {
-  const [otlpPort, adminPort] = [await freePort(), await freePort()];
-  const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-bench-'));
-  const id = Date.now().toString(36);
-  const env = { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC: `bench-${id}`, KAFKA_GROUP_ID: `bench-${id}`, TRACEHOUSE_DATA_DIR: dataDir, OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`, TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, LOG_LEVEL: 'warn' };
-  const nodeArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/services/cli.js'), 'start'], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'pipe'] });
-  let stderr = '';
-  await new Promise<void>((ready, fail) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      if (stderr.includes('Tracehouse is running')) ready();
-    });
-    child.once('exit', (code) => fail(new Error(`pipeline exited with ${code}: ${stderr}`)));
-  });
-  return { child, otlpUrl: `http://127.0.0.1:${otlpPort}`, adminUrl: `http://127.0.0.1:${adminPort}`, dataDir };
-}
-
-async function queryNumber(adminUrl: string, sql: string): Promise<number> {
+async function query(adminUrl: string, sql: string): Promise<Array<Record<string, string>>> {
   const res = await fetch(`${adminUrl}/query`, { method: 'POST', body: sql });
   const text = await res.text();
   if (!res.ok) throw new Error(`query failed: ${text}`);
-  return Number(Object.values(JSON.parse(text.trim().split('\n')[0]!) as Record<string, string>)[0]);
+  return text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
 }
 
-async function endToEnd(): Promise<void> {
+async function queryNumber(adminUrl: string, sql: string): Promise<number> {
+  return Number(Object.values((await query(adminUrl, sql))[0]!)[0]);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Bytes of the topic's partition logs on the broker's disk. */
+function topicBytes(dataDir: string, topic: string): number {
+  let bytes = 0;
+  for (const dir of readdirSync(dataDir)) {
+    if (!new RegExp(`^${topic}-\\d+$`).test(dir)) continue;
+    for (const f of readdirSync(join(dataDir, dir))) if (f.endsWith('.log')) bytes += statSync(join(dataDir, dir, f)).size;
+  }
+  return bytes;
+}
+
+async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promise<void> {
   const encoding = args.encoding as Encoding;
-  if (encoding !== 'protobuf' && encoding !== 'json') throw new Error('--encoding is protobuf or json');
   const seconds = Number(args.duration);
   const concurrency = Number(args.concurrency);
+  const rate = args.rate === undefined ? undefined : Number(args.rate);
   const requests = prebuildRequests({ count: 40, spansPerRequest: Number(args['spans-per-request']), encoding, gzip: args.gzip });
-  Object.assign(results, { duration_s: seconds, concurrency, encoding, gzip: String(args.gzip), spans_per_request: requests[0]!.spans });
+  Object.assign(results, { duration_s: seconds, concurrency, encoding, gzip: String(args.gzip), spans_per_request: requests[0]!.spans, offered_rate: rate ?? 'max' });
 
   if (args.target) {
-    const r = await load(args.target, requests, encoding, args.gzip, seconds, concurrency);
+    const r = await load(args.target, requests, { encoding, gzip: args.gzip, seconds, concurrency, rate, probes: false });
     record('accepted_spans_per_s', `accepted by ${args.target}`, r.acceptedSpans / r.seconds, 'spans/s');
     return;
   }
 
-  let broker: KafkaBroker | undefined;
-  let brokers = process.env.KAFKA_BROKERS;
-  if (!brokers) {
-    broker = await startKafkaBroker();
-    brokers = broker.brokers;
-  }
-  const pipeline = await startPipeline(brokers);
+  const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-bench-'));
+  const id = Date.now().toString(36);
+  const topic = `bench-${id}`;
+  const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${id}`, TRACEHOUSE_DATA_DIR: dataDir };
+  const services: ServiceProcess[] = [];
   try {
-    const before = procStat(pipeline.child.pid!);
+    const consumer = await startService('consumer', env, args.profile);
+    services.push(consumer);
+    const receiver = await startService('receiver', env, args.profile);
+    services.push(receiver);
+    const pids = new Map<string, number>([['receiver', receiver.pid], ['consumer', consumer.pid]]);
+    if (broker?.pid !== undefined) pids.set('kafka broker', broker.pid);
+    pids.set('load generator', process.pid);
+    const sampler = new ProcessSampler(pids);
+    sampler.start();
     const loadStart = performance.now();
-    const r = await load(pipeline.otlpUrl, requests, encoding, args.gzip, seconds, concurrency);
+    const r = await load(receiver.otlpUrl!, requests, { encoding, gzip: args.gzip, seconds, concurrency, rate, probes: true });
+    sampler.markLoadEnd();
+    const expected = r.acceptedSpans + r.probes.size;
     let stored = 0;
-    while ((stored = await queryNumber(pipeline.adminUrl, 'SELECT count() FROM telemetry.spans_raw')) < r.acceptedSpans) {
-      if (performance.now() - loadStart > (seconds + 300) * 1000) throw new Error(`only ${stored} of ${r.acceptedSpans} spans reached ClickHouse`);
-      await new Promise((w) => setTimeout(w, 100));
+    while ((stored = await queryNumber(consumer.adminUrl, 'SELECT count() FROM telemetry.spans_raw')) < expected) {
+      if (performance.now() - loadStart > (seconds + 600) * 1000) throw new Error(`only ${stored} of ${expected} spans reached ClickHouse`);
+      await new Promise((w) => setTimeout(w, 200));
     }
-    const allCommitted = (performance.now() - loadStart) / 1000;
-    const after = procStat(pipeline.child.pid!);
-    const bytesPerRow = await queryNumber(pipeline.adminUrl, "SELECT sum(bytes_on_disk) / sum(rows) FROM system.parts WHERE active AND database = 'telemetry' AND table = 'spans_raw'");
-    record('accepted_spans_per_s', 'receiver accepted (acks=all)', r.acceptedSpans / r.seconds, 'spans/s');
-    record('committed_spans_per_s', 'end to end, committed to ClickHouse', r.acceptedSpans / allCommitted, 'spans/s');
-    record('drain_after_load_s', 'drain time after load stopped', allCommitted - r.seconds, 's', 1);
+    const allStored = (performance.now() - loadStart) / 1000;
+    const usage = sampler.stop();
+    if (stored !== expected) throw new Error(`${stored} spans stored for ${expected} accepted`);
+
+    const ingested = await query(consumer.adminUrl, `SELECT trace_id, toUnixTimestamp64Milli(ingested_at) AS at FROM telemetry.spans_raw WHERE tenant_id = '${PROBE_TENANT}'`);
+    const freshness = ingested.map((row) => Number(row.at) - r.probes.get(row.trace_id!)!).sort((a, b) => a - b);
+    const bytesPerRow = await queryNumber(consumer.adminUrl, "SELECT sum(bytes_on_disk) / sum(rows) FROM system.parts WHERE active AND database = 'telemetry' AND table = 'spans_raw'");
+
+    const accepted = r.acceptedSpans / r.seconds;
+    const committed = r.acceptedSpans / allStored;
+    record('accepted_spans_per_s', 'receiver accepted (acks=all)', accepted, 'spans/s');
+    record('committed_spans_per_s', 'end to end, stored in ClickHouse', committed, 'spans/s');
+    record('drain_after_load_s', 'drain time after load stopped', allStored - r.seconds, 's', 1);
     record('spans_total', 'spans accepted = spans stored', r.acceptedSpans, 'spans');
     record('retried_requests', '429/503 answers', r.retried, 'requests');
-    record('pipeline_cpu_s_per_100k_spans', 'pipeline process CPU per 100k spans', ((after.cpuSeconds - before.cpuSeconds) / r.acceptedSpans) * 100_000, 'CPU s', 2);
-    record('pipeline_peak_rss_mb', 'pipeline process peak RSS', after.peakRssBytes / 1024 / 1024, 'MiB');
+    record('freshness_p50_ms', `freshness p50 (sent -> stored, ${freshness.length} probes)`, percentile(freshness, 50), 'ms');
+    record('freshness_p99_ms', 'freshness p99', percentile(freshness, 99), 'ms');
+    for (const [name, u] of usage) {
+      const key = name.replace(/ /g, '_');
+      record(`${key}_cpu_s_per_100k_spans`, `${name} CPU per 100k spans`, (u.cpuSeconds / r.acceptedSpans) * 100_000, 'CPU s', 2);
+      record(`${key}_peak_rss_mb`, `${name} peak RSS`, u.peakRssBytes / 2 ** 20, 'MiB');
+      record(`${key}_rss_growth_mb`, `${name} RSS growth, 2nd half of load`, u.rssGrowthBytes / 2 ** 20, 'MiB');
+    }
+    if (broker) record('kafka_bytes_per_span', 'Kafka bytes on disk per span', topicBytes(broker.dataDir, topic) / expected, 'B', 1);
     record('clickhouse_bytes_per_span', 'ClickHouse bytes on disk per span', bytesPerRow, 'B', 1);
+
+    const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+    results.targets = JSON.stringify(TARGETS);
+    table.push(['target: receiver >= 150k spans/s', verdict(accepted >= TARGETS.receiverSpansPerS)]);
+    table.push(['target: end to end >= 100k spans/s', verdict(committed >= TARGETS.endToEndSpansPerS)]);
+    table.push(['target: freshness p99 < 2 s', verdict(percentile(freshness, 99) < TARGETS.freshnessP99Ms)]);
   } finally {
-    pipeline.child.kill('SIGTERM');
-    await new Promise((done) => pipeline.child.once('exit', done));
-    rmSync(pipeline.dataDir, { recursive: true, force: true });
-    await broker?.destroy();
+    for (const s of services.reverse()) await s.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 async function main(): Promise<void> {
-  process.stdout.write('tracehouse bench: micro-benchmarks (512-span agent request)...\n');
-  micro();
-  if (!args['micro-only']) {
-    process.stdout.write(`tracehouse bench: ${args.target ? `load against ${args.target}` : 'receiver -> Kafka -> consumer -> ClickHouse'} for ${args.duration} s...\n`);
-    await endToEnd();
+  if (!args['skip-micro']) {
+    process.stdout.write('tracehouse bench: micro-benchmarks (512-span agent requests)...\n');
+    codecStages(record);
+    if (!args.target) await clickhouseInsert(record);
+  }
+  let broker: KafkaBroker | undefined;
+  let brokers = process.env.KAFKA_BROKERS;
+  const needsBroker = !args.target && !(args['micro-only'] && args['skip-micro']);
+  if (needsBroker && !brokers) {
+    broker = await startKafkaBroker();
+    brokers = broker.brokers;
+  }
+  try {
+    if (!args['skip-micro'] && brokers) await kafkaProduceConsume(record, brokers);
+    if (!args['micro-only']) {
+      process.stdout.write(`tracehouse bench: ${args.target ? `load against ${args.target}` : 'receiver -> Kafka -> consumer -> ClickHouse'} for ${args.duration} s...\n`);
+      await endToEnd(broker, brokers ?? '');
+    }
+  } finally {
+    await broker?.destroy();
   }
   const width = Math.max(...table.map(([m]) => m.length));
   process.stdout.write(`\n| ${'metric'.padEnd(width)} | value\n|${'-'.repeat(width + 2)}|------\n`);
   for (const [metric, value] of table) process.stdout.write(`| ${metric.padEnd(width)} | ${value}\n`);
-  writeFileSync(args.out!, JSON.stringify({ when: new Date().toISOString(), node: process.version, results }, null, 2) + '\n');
+  writeFileSync(resolve(args.out!), JSON.stringify({ when: new Date().toISOString(), node: process.version, results }, null, 2) + '\n');
   process.stdout.write(`\nresults written to ${args.out}\n`);
 }
 

@@ -1,10 +1,13 @@
 // Pre-built OTLP requests of realistic agent traffic (services/ops/agent-traffic.ts), so the load
 // generator is not the bottleneck: spans come from the real SDK, serialized by the reference serializers.
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AgentTraffic } from '../services/ops/agent-traffic.js';
+import { emptyScope, emptySpan } from '../services/shared/otlp/model.js';
+import { encodeTracesProtobuf } from '../services/shared/otlp/protobuf.js';
 
 export type Encoding = 'protobuf' | 'json';
 
@@ -36,4 +39,14 @@ export function prebuildRequests(opts: { count: number; spansPerRequest: number;
     out.push({ body: opts.gzip ? gzipSync(raw) : raw, spans: spans.length });
   }
   return out;
+}
+
+/** A one-span request with a fresh trace id and start time now: sent during the load to measure ingest freshness. */
+export function probeRequest(tenant: string): { traceId: string; body: Uint8Array; sentAtMs: number } {
+  const traceId = randomBytes(16).toString('hex');
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const span = { ...emptySpan(), traceId, spanId: randomBytes(8).toString('hex'), name: 'freshness-probe', kind: 1, startTimeUnixNano: nowNs, endTimeUnixNano: nowNs + 1000n };
+  const resource = { attributes: [{ key: 'service.name', value: { stringValue: 'bench-probe' } }, { key: 'tenant.id', value: { stringValue: tenant } }], droppedAttributesCount: 0 };
+  const body = encodeTracesProtobuf({ resourceSpans: [{ resource, schemaUrl: '', scopeSpans: [{ scope: emptyScope(), schemaUrl: '', spans: [span] }] }] });
+  return { traceId, body, sentAtMs: Date.now() };
 }

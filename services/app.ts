@@ -65,7 +65,7 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
       const ch = clickhouse;
       stops.push(() => ch.close());
       if (config.clickhouse.migrateOnStart) await migrate(ch.client, config.clickhouse, log.child('migrate'));
-      sink = new TelemetrySink(ch.client, config.clickhouse.database, registry, log.child('clickhouse'));
+      sink = new TelemetrySink(ch, config.clickhouse.database, registry, log.child('clickhouse'));
       log.info('clickhouse ready', { location: ch.location, embedded: ch.embedded, database: config.clickhouse.database });
     }
     const normalizer = Normalizer.fromConfig(config);

@@ -133,7 +133,7 @@ async function runBackfill(config: Config, what: string | undefined, from: strin
       fromMs: range.from.getTime(),
       batchRows: config.batch.maxRows,
       normalizer: Normalizer.fromConfig(config),
-      sink: new TelemetrySink(ch.client, config.clickhouse.database, new Registry(), log),
+      sink: new TelemetrySink(ch, config.clickhouse.database, new Registry(), log),
       client: ch.client,
       database: config.clickhouse.database,
     });

@@ -45,7 +45,7 @@ describe('backfill replay from Kafka', () => {
         fromMs: startedAt,
         batchRows: 100,
         normalizer: new Normalizer({ tenancy: cfg.tenancy, contentMaxBytes: 16384, noContentTenants: [], prices: [] }),
-        sink: new TelemetrySink(pipeline.app.clickhouse!.client, 'telemetry', new Registry(), log),
+        sink: new TelemetrySink(pipeline.app.clickhouse!, 'telemetry', new Registry(), log),
         client: pipeline.app.clickhouse!.client,
         database: 'telemetry',
       });

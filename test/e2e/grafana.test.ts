@@ -63,7 +63,7 @@ describe('Grafana provisioning, validated offline on the real engine', () => {
     const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL });
     ch = await openClickHouse(cfg.clickhouse);
     await migrate(ch.client, { database: 'telemetry', ttlDays: 30 }, createLogger('test', 40));
-    const sink = new TelemetrySink(ch.client, 'telemetry', new Registry(), createLogger('test', 50));
+    const sink = new TelemetrySink(ch, 'telemetry', new Registry(), createLogger('test', 50));
     const normalizer = new Normalizer({ tenancy: { tenant: 'default', env: 'unknown' }, contentMaxBytes: 16384, noContentTenants: [], prices: [] });
     const traces = generate(240, 42);
     for (let i = 0; i < traces.length; i += 40) {

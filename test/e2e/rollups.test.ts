@@ -39,7 +39,7 @@ describe('per-minute rollups and the trace index', () => {
     const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL, CLICKHOUSE_DATABASE: DB });
     ch = await openClickHouse(cfg.clickhouse);
     await migrate(ch.client, { database: DB, ttlDays: 30 }, createLogger('test', 40));
-    sink = new TelemetrySink(ch.client, DB, new Registry(), createLogger('test', 50));
+    sink = new TelemetrySink(ch, DB, new Registry(), createLogger('test', 50));
     // 300 traces = 3000 spans, inserted as 12 batches of 25 traces.
     const traces = generate(300, 7);
     for (let i = 0; i < traces.length; i += 25) {

@@ -15,6 +15,10 @@ const START_TIMEOUT_MS = 90_000;
 export interface KafkaBroker {
   /** host:port for clients. */
   readonly brokers: string;
+  /** The broker's log.dirs, where topic partitions are stored. */
+  readonly dataDir: string;
+  /** The running broker process, if any. */
+  readonly pid: number | undefined;
   /** Stops the broker process (SIGTERM, then SIGKILL after 20 s); its data stays for start(). */
   stop(): Promise<void>;
   /** Starts it again on the same ports and data. */
@@ -129,6 +133,10 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
   await start();
   return {
     brokers: `127.0.0.1:${port}`,
+    dataDir,
+    get pid() {
+      return (proc as ChildProcess | null)?.pid;
+    },
     start,
     stop,
     destroy: async () => {

@@ -2,6 +2,7 @@
 // otherwise the embedded engine (chdb) at the data directory, through the same @clickhouse/client API.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { type Config, ConfigError } from '../config.js';
 
@@ -23,8 +24,19 @@ export const BASE_SETTINGS: ClickHouseSettings = {
   mutations_sync: '0',
 };
 
+/** An INSERT whose body is already in `format`, sent as bytes: no per-row objects cross the client. */
+export interface RawInsert {
+  table: string;
+  columns: readonly string[];
+  format: 'JSONCompactEachRow';
+  body: Buffer;
+  /** Applied to this statement only. */
+  settings: Record<string, string>;
+}
+
 export interface ClickHouseHandle {
   client: ClickHouseClient;
+  insertRaw(insert: RawInsert): Promise<void>;
   /** Where the data lives, for log lines: a URL or the embedded data directory. */
   location: string;
   embedded: boolean;
@@ -43,7 +55,16 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
       compression: { request: false, response: true },
       request_timeout: 60_000,
     });
-    return { client, location: cfg.url, embedded: false, close: () => client.close() };
+    const insertRaw = async (i: RawInsert): Promise<void> => {
+      const result = await client.exec({
+        query: `INSERT INTO ${i.table} (${i.columns.join(', ')}) FORMAT ${i.format}`,
+        values: Readable.from([i.body], { objectMode: false }),
+        clickhouse_settings: i.settings,
+      });
+      // Drain the (empty) response so the HTTP connection goes back to the pool.
+      for await (const _ of result.stream) void _;
+    };
+    return { client, insertRaw, location: cfg.url, embedded: false, close: () => client.close() };
   }
   const path = resolve(cfg.dataDir);
   mkdirSync(path, { recursive: true });
@@ -55,10 +76,16 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
     throw new ConfigError(`embedded ClickHouse needs the optional package chdb (npm install chdb), or set CLICKHOUSE_URL: ${(err as Error).message}`);
   }
   const { createChdbConnection } = chdb;
+  const connection = createChdbConnection({ path });
   const client = createClient({
     // @clickhouse/client bundles its own copy of the Connection types, hence the cast.
-    connection: createChdbConnection({ path }) as unknown as ConnectionOption,
+    connection: connection as unknown as ConnectionOption,
     clickhouse_settings: BASE_SETTINGS,
   });
-  return { client, location: path, embedded: true, close: () => client.close() };
+  // chdb's raw insert hands the bytes to the engine's parser zero-copy, with SETTINGS on the statement
+  // itself (nothing leaks into the session); through client.exec the body becomes part of one SQL string.
+  const insertRaw = async (i: RawInsert): Promise<void> => {
+    await connection.chdb.rawInsert({ table: i.table, columns: i.columns, format: i.format, values: i.body, settings: i.settings });
+  };
+  return { client, insertRaw, location: path, embedded: true, close: () => client.close() };
 }

@@ -16,7 +16,13 @@ const DATA_ERROR_CODES = new Set([
   469, // VIOLATED_CONSTRAINT
 ]);
 
+/** The ClickHouse error code: `code` from @clickhouse/client over HTTP, `clickhouseCode` from chdb's raw insert. */
+export function clickhouseErrorCode(err: unknown): number {
+  const e = err as { code?: unknown; clickhouseCode?: unknown } | null;
+  return Number(e?.clickhouseCode ?? e?.code);
+}
+
 export function isDataError(err: unknown): boolean {
-  const code = Number((err as { code?: unknown } | null)?.code);
+  const code = clickhouseErrorCode(err);
   return Number.isInteger(code) && DATA_ERROR_CODES.has(code);
 }

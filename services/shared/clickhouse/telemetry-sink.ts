@@ -1,11 +1,10 @@
 // Writes one batch of normalized rows: one INSERT into spans_raw and one into events_raw, each with
 // a dedup token derived from the batch's, so a batch inserted twice (redelivery) is stored once.
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.js';
 import type { Registry } from '../metrics.js';
-import { Readable } from 'node:stream';
 import type { NormalizedRows } from '../normalize/rows.js';
-import { eventRowsToJsonEachRow, spanRowsToJsonEachRow } from './row-format.js';
+import type { ClickHouseHandle } from './client.js';
+import { type InsertBody, eventRowsBody, spanRowsBody } from './row-format.js';
 
 export class TelemetrySink {
   private readonly insertSeconds;
@@ -15,7 +14,7 @@ export class TelemetrySink {
   private readonly newestByTenant = new Map<string, bigint>();
 
   constructor(
-    private readonly client: ClickHouseClient,
+    private readonly clickhouse: Pick<ClickHouseHandle, 'insertRaw'>,
     private readonly database: string,
     registry: Registry,
     private readonly log: Logger,
@@ -27,8 +26,8 @@ export class TelemetrySink {
   }
 
   async insert(rows: NormalizedRows, dedupToken = ''): Promise<void> {
-    if (rows.spans.length > 0) await this.insertTable('spans_raw', spanRowsToJsonEachRow(rows.spans), rows.spans.length, dedupToken);
-    if (rows.events.length > 0) await this.insertTable('events_raw', eventRowsToJsonEachRow(rows.events), rows.events.length, dedupToken);
+    if (rows.spans.length > 0) await this.insertTable('spans_raw', spanRowsBody(rows.spans), rows.spans.length, dedupToken);
+    if (rows.events.length > 0) await this.insertTable('events_raw', eventRowsBody(rows.events), rows.events.length, dedupToken);
     this.advanceWatermarks(rows);
   }
 
@@ -41,17 +40,10 @@ export class TelemetrySink {
     }
   }
 
-  private async insertTable(table: string, jsonEachRow: string, count: number, dedupToken: string): Promise<void> {
+  private async insertTable(table: string, body: InsertBody, count: number, dedupToken: string): Promise<void> {
     const started = performance.now();
     try {
-      // exec with a raw body: insert() would JSON-encode each chunk of a JSON-format stream again.
-      const result = await this.client.exec({
-        query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
-        values: Readable.from([Buffer.from(jsonEachRow)], { objectMode: false }),
-        ...(dedupToken ? { clickhouse_settings: { insert_deduplication_token: `${dedupToken}:${table}` } } : {}),
-      });
-      // Drain the (empty) response so an HTTP connection goes back to the pool.
-      for await (const _ of result.stream) void _;
+      await this.clickhouse.insertRaw({ table: `${this.database}.${table}`, ...body, settings: dedupToken ? { insert_deduplication_token: `${dedupToken}:${table}` } : {} });
     } catch (err) {
       this.insertFailures.inc({ table });
       this.log.warn('insert failed', { table, rows: count, err });
