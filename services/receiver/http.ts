@@ -17,6 +17,7 @@ import { decodeTraces } from '../shared/otlp/decode.js';
 import { RequestError, decompress, encodingOf } from './decode.js';
 import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
 import { enforceLimits, stampTenancy } from './process.js';
+import { splitProtobufByTrace } from './split-protobuf.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -44,6 +45,7 @@ export async function startOtlpHttpReceiver(opts: {
   const rejectedSpans = registry.counter('tracehouse_receiver_rejected_spans_total', 'Spans not accepted, by reason.');
   const receivedBytes = registry.counter('tracehouse_receiver_received_bytes_total', 'Request bytes received (as sent), by encoding.');
   const exportSeconds = registry.histogram('tracehouse_receiver_export_seconds', 'Time from decoded request to durable export.');
+  const decodePath = registry.counter('tracehouse_receiver_decode_path_total', 'Protobuf requests split without decoding spans (split) or decoded (decode).');
   const inflight = registry.gauge('tracehouse_receiver_inflight_bytes', 'Decoded request bytes awaiting export.');
 
   const reply = (res: ServerResponse, encoding: OtlpEncoding, status: number, body: Uint8Array, headers: Record<string, string> = {}): void => {
@@ -54,6 +56,18 @@ export async function startOtlpHttpReceiver(opts: {
   const fail = (res: ServerResponse, encoding: OtlpEncoding, status: number, code: number, message: string, headers?: Record<string, string>): void => {
     log.warn('otlp request refused', { status, reason: message });
     reply(res, encoding, status, statusBody(encoding, code, message), headers);
+  };
+
+  const limits = config.otlp.limits;
+  const retentionDays = config.clickhouse.ttlDays;
+  const checkSpanCount = (total: number): void => {
+    if (total > limits.maxSpansPerRequest) throw new RequestError(413, `${total} spans in one request; the limit is ${limits.maxSpansPerRequest}`);
+  };
+  const timedExport = async (spanCount: number, run: () => Promise<void>): Promise<void> => {
+    const started = performance.now();
+    await run();
+    exportSeconds.observe({}, (performance.now() - started) / 1000);
+    acceptedSpans.inc({}, spanCount);
   };
 
   /** The key's tenant, undefined when authentication is off; 401 for a missing or unknown key. */
@@ -96,20 +110,24 @@ export async function startOtlpHttpReceiver(opts: {
         receivedBytes.inc({ encoding }, raw.length);
         const body = await decompress(raw, req.headers['content-encoding'], maxBody);
         account(body.length);
+        const fast = encoding === 'protobuf' && exporter.encodedTraces ? splitProtobufByTrace(body, { limits, retentionDays, tenancy: config.tenancy, tenant, maxMessageBytes: exporter.encodedTraces.maxTraceBytes }) : null;
+        if (encoding === 'protobuf') decodePath.inc({ path: fast === null ? 'decode' : 'split' });
+        if (fast !== null) {
+          const spanCount = fast.reduce((n, t) => n + t.spans, 0);
+          checkSpanCount(spanCount);
+          if (spanCount > 0) await timedExport(spanCount, () => exporter.encodedTraces!.export(fast));
+          return reply(res, encoding, 200, exportResponse(encoding, 0, ''));
+        }
         const received = decodeTraces(encoding, body);
-        const total = received.spanCount + received.rejectedSpans;
-        if (total > config.otlp.limits.maxSpansPerRequest) throw new RequestError(413, `${total} spans in one request; the limit is ${config.otlp.limits.maxSpansPerRequest}`);
-        const decoded = enforceLimits(received, config.otlp.limits, config.clickhouse.ttlDays);
+        checkSpanCount(received.spanCount + received.rejectedSpans);
+        const decoded = enforceLimits(received, limits, retentionDays);
         if (decoded.rejectedSpans > 0) {
           rejectedSpans.inc({ reason: 'invalid' }, decoded.rejectedSpans);
           log.warn('spans rejected', { rejected: decoded.rejectedSpans, reason: decoded.rejectionReason });
         }
         if (decoded.spanCount > 0) {
           stampTenancy(decoded.data, config.tenancy, tenant);
-          const started = performance.now();
-          await exporter.export(decoded.data, decoded.spanCount);
-          exportSeconds.observe({}, (performance.now() - started) / 1000);
-          acceptedSpans.inc({}, decoded.spanCount);
+          await timedExport(decoded.spanCount, () => exporter.export(decoded.data, decoded.spanCount));
         }
         reply(res, encoding, 200, exportResponse(encoding, decoded.rejectedSpans, decoded.rejectionReason));
       } finally {

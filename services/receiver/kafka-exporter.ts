@@ -9,6 +9,7 @@ import { type TracesData, countSpans } from '../shared/otlp/model.js';
 import { encodeTracesProtobuf } from '../shared/otlp/protobuf.js';
 import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
 import { splitByTrace } from './process.js';
+import type { EncodedTrace } from './split-protobuf.js';
 
 /** Collector kafka exporter default producer.max_message_bytes. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
@@ -35,6 +36,12 @@ export class KafkaExporter implements TracesExporter {
     this.produceSeconds = registry.histogram('tracehouse_kafka_produce_seconds', 'Latency of one acknowledged produce (acks=all).');
     this.messagesProduced = registry.counter('tracehouse_kafka_messages_produced_total', 'Messages acknowledged by Kafka.');
     this.produceFailures = registry.counter('tracehouse_kafka_produce_failures_total', 'Produce calls that failed or timed out.');
+    this.encodedTraces = cfg.partitionTracesById
+      ? {
+          maxTraceBytes: MAX_MESSAGE_BYTES,
+          export: (traces: EncodedTrace[]) => this.send(traces.map((t) => ({ key: t.traceId, value: Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) }))),
+        }
+      : undefined;
   }
 
   async start(): Promise<void> {
@@ -52,8 +59,13 @@ export class KafkaExporter implements TracesExporter {
     return this.connected;
   }
 
+  readonly encodedTraces;
+
   async export(data: TracesData): Promise<void> {
-    const messages = this.toMessages(data);
+    await this.send(this.toMessages(data));
+  }
+
+  private async send(messages: Message[]): Promise<void> {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {

@@ -2,19 +2,20 @@
 // tenant.id / deployment.environment, or the configured defaults), and spans are grouped per
 // trace so each trace becomes one Kafka message keyed by its id.
 import type { IngestLimits } from '../shared/config.js';
-import { type AnyValue, type DecodedTraces, type KeyValue, type ResourceSpans, type ScopeSpans, type Span, type TracesData, validateTraces } from '../shared/otlp/model.js';
+import { type AnyValue, type DecodedTraces, type KeyValue, type Resource, type ResourceSpans, type ScopeSpans, type Span, type TracesData, validateTraces } from '../shared/otlp/model.js';
 import { ENV_KEY, TENANT_KEY, resolveTenancy, type TenancyDefaults } from '../shared/normalize/attributes.js';
 
 /** `authenticatedTenant` (from the API key) overrides whatever tenant the resource claims. */
 export function stampTenancy(data: TracesData, defaults: TenancyDefaults, authenticatedTenant?: string): void {
-  for (const rs of data.resourceSpans) {
-    const resolved = resolveTenancy(rs.resource.attributes, defaults);
-    const tenant = authenticatedTenant ?? resolved.tenant;
-    const env = resolved.env;
-    const attrs = rs.resource.attributes.filter((kv) => kv.key !== TENANT_KEY && kv.key !== ENV_KEY);
-    attrs.push({ key: TENANT_KEY, value: { stringValue: tenant } }, { key: ENV_KEY, value: { stringValue: env } });
-    rs.resource.attributes = attrs;
-  }
+  for (const rs of data.resourceSpans) stampResource(rs.resource, defaults, authenticatedTenant);
+}
+
+export function stampResource(resource: Resource, defaults: TenancyDefaults, authenticatedTenant?: string): void {
+  const resolved = resolveTenancy(resource.attributes, defaults);
+  const tenant = authenticatedTenant ?? resolved.tenant;
+  const attrs = resource.attributes.filter((kv) => kv.key !== TENANT_KEY && kv.key !== ENV_KEY);
+  attrs.push({ key: TENANT_KEY, value: { stringValue: tenant } }, { key: ENV_KEY, value: { stringValue: resolved.env } });
+  resource.attributes = attrs;
 }
 
 /** Splits a request into one TracesData per trace id, keeping each span under its own resource and scope. */
@@ -67,14 +68,22 @@ function capAttributes(attrs: KeyValue[], max: number, maxBytes: number): { attr
   return { attrs: kept, dropped: attrs.length - kept.length };
 }
 
+export function limitResource(resource: Resource, limits: IngestLimits): void {
+  resource.attributes = capAttributes(resource.attributes, limits.maxAttributesPerSpan, limits.maxAttributeValueBytes).attrs;
+}
+
+/** Span start times (ns) accepted: not past the future skew, not before the retention window. */
+export function acceptedStartWindow(limits: IngestLimits, retentionDays: number, nowMs: number): { earliest: bigint; latest: bigint } {
+  return { latest: BigInt(nowMs + limits.maxFutureSkewMs) * 1_000_000n, earliest: BigInt(nowMs - retentionDays * 86_400_000) * 1_000_000n };
+}
+
 /**
  * Ingest limits. Spans starting too far in the future, or before the retention window (ClickHouse
  * would drop them at once through its TTL), are rejected through partial success; attributes and
  * events over the limits are dropped and counted; long values are cut with a marker.
  */
 export function enforceLimits(decoded: DecodedTraces, limits: IngestLimits, retentionDays: number, nowMs = Date.now()): DecodedTraces {
-  const latest = BigInt(nowMs + limits.maxFutureSkewMs) * 1_000_000n;
-  const earliest = BigInt(nowMs - retentionDays * 86_400_000) * 1_000_000n;
+  const { latest, earliest } = acceptedStartWindow(limits, retentionDays, nowMs);
   const reasonOf = (span: Span): string => {
     const start = span.startTimeUnixNano || span.endTimeUnixNano;
     if (start > latest) return `span ${span.spanId}: starts more than ${limits.maxFutureSkewMs} ms in the future`;
@@ -89,7 +98,7 @@ export function enforceLimits(decoded: DecodedTraces, limits: IngestLimits, rete
     for (const e of span.events) e.attributes = capAttributes(e.attributes, limits.maxAttributesPerSpan, limits.maxAttributeValueBytes).attrs;
     return '';
   };
-  for (const rs of decoded.data.resourceSpans) rs.resource.attributes = capAttributes(rs.resource.attributes, limits.maxAttributesPerSpan, limits.maxAttributeValueBytes).attrs;
+  for (const rs of decoded.data.resourceSpans) limitResource(rs.resource, limits);
   const checked = validateTraces(decoded.data, reasonOf);
   const rejected = decoded.rejectedSpans + checked.rejectedSpans;
   const reason = [decoded.rejectionReason, checked.rejectionReason].filter(Boolean).join('; ');

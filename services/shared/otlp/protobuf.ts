@@ -48,7 +48,7 @@ function readResourceSpans(r: ProtoReader, end: number): ResourceSpans {
   return rs;
 }
 
-function readResource(r: ProtoReader, end: number): Resource {
+export function readResource(r: ProtoReader, end: number): Resource {
   const res = emptyResource();
   while (r.next(end)) {
     if (r.field === 1 && r.wireType === WireType.LEN) res.attributes.push(readKeyValue(r, r.len(), 0));
@@ -213,11 +213,16 @@ export function encodeTracesProtobuf(data: TracesData): Uint8Array {
   return w.finish();
 }
 
-function writeResourceSpans(w: ProtoWriter, rs: ResourceSpans): void {
+/** ResourceSpans.resource (field 1), tag included. */
+export function writeResource(w: ProtoWriter, resource: Resource): void {
   w.fork(1);
-  writeAttributes(w, 1, rs.resource.attributes);
-  w.uint(2, rs.resource.droppedAttributesCount);
+  writeAttributes(w, 1, resource.attributes);
+  w.uint(2, resource.droppedAttributesCount);
   w.join();
+}
+
+function writeResourceSpans(w: ProtoWriter, rs: ResourceSpans): void {
+  writeResource(w, rs.resource);
   for (const ss of rs.scopeSpans) {
     w.fork(2);
     w.fork(1).string(1, ss.scope.name).string(2, ss.scope.version);

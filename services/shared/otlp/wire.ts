@@ -278,6 +278,14 @@ export class ProtoWriter {
     return this.bytes(field, Buffer.from(hex, 'hex'));
   }
 
+  /** Appends bytes that are already encoded fields (tags included). */
+  raw(bytes: Uint8Array): this {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+    return this;
+  }
+
   /** Starts an embedded message on `field`; close it with join(). */
   fork(field: number): this {
     this.tag(field, WireType.LEN);
