@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
 import { splitByTrace } from '../services/receiver/process.js';
+import { splitProtobufByTrace } from '../services/receiver/split-protobuf.js';
 import { openClickHouse } from '../services/shared/clickhouse/client.js';
 import { migrate } from '../services/shared/clickhouse/migrate.js';
 import { spanRowsBody } from '../services/shared/clickhouse/row-format.js';
@@ -36,6 +37,7 @@ function perSecond(fn: () => void, ms = 3000): number {
 const normalizer = new Normalizer({ tenancy: { tenant: 'd', env: 'e' }, contentMaxBytes: 16384, noContentTenants: [], prices: [] });
 
 export function codecStages(record: Recorder): void {
+  const config = resolveConfig({}, {});
   const [proto] = prebuildRequests({ count: 1, spansPerRequest: 512, encoding: 'protobuf', gzip: false, tenant: 'micro' });
   const [json] = prebuildRequests({ count: 1, spansPerRequest: 512, encoding: 'json', gzip: false, tenant: 'micro' });
   const [gz] = prebuildRequests({ count: 1, spansPerRequest: 512, encoding: 'protobuf', gzip: true, tenant: 'micro' });
@@ -46,9 +48,11 @@ export function codecStages(record: Recorder): void {
   record('decode_protobuf_spans_per_s', 'OTLP protobuf decode', n * perSecond(() => decodeTracesProtobuf(proto!.body)), 'spans/s');
   record('decode_protobuf_gzip_spans_per_s', 'OTLP protobuf gunzip + decode', n * perSecond(() => decodeTracesProtobuf(gunzipSync(gz!.body))), 'spans/s');
   record('decode_json_spans_per_s', 'OTLP JSON decode', n * perSecond(() => decodeTracesJson(jsonText)), 'spans/s');
-  record('encode_per_trace_spans_per_s', 'split per trace + protobuf encode', n * perSecond(() => {
+  record('encode_per_trace_spans_per_s', 'decoding path: split per trace + protobuf encode', n * perSecond(() => {
     for (const t of splitByTrace(decoded).values()) encodeTracesProtobuf(t);
   }), 'spans/s');
+  const splitOptions = { limits: config.otlp.limits, retentionDays: config.clickhouse.ttlDays, tenancy: config.tenancy, tenant: undefined, maxMessageBytes: 1_000_000 };
+  record('split_protobuf_spans_per_s', 'receiver fast path: split per trace, no decode', n * perSecond(() => splitProtobufByTrace(proto!.body, splitOptions)), 'spans/s');
   record('normalize_rows_per_s', 'normalize (GenAI, cost, events) -> rows', n * perSecond(() => normalizer.normalize(decoded)), 'spans/s');
   record('row_body_rows_per_s', 'row -> JSONCompactEachRow bytes', n * perSecond(() => spanRowsBody(rows)), 'rows/s');
 }
@@ -83,62 +87,164 @@ export async function clickhouseInsert(record: Recorder, batchRows = 10_000, bat
   }
 }
 
-/** Per-trace OTLP messages as the receiver produces them, then read back by a consumer group. */
+interface BenchMessage {
+  key: string;
+  value: Buffer;
+}
+
+/** What the Kafka measurement needs of a client: produce with acks=all, read a topic from the start in a group. */
+interface KafkaBenchClient {
+  name: string;
+  produce(topic: string, messages: BenchMessage[]): Promise<void>;
+  /** Consumes `count` messages of `topic` in a new group; returns their total value bytes. */
+  consume(topic: string, count: number): Promise<{ bytes: number; seconds: number }>;
+  close(): Promise<void>;
+}
+
+function kafkajsClient(brokers: string): KafkaBenchClient {
+  const kafka = new Kafka({ clientId: 'bench', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const connected = producer.connect();
+  return {
+    name: 'kafkajs',
+    produce: async (topic, messages) => {
+      await connected;
+      await producer.send({ topic, acks: -1, messages });
+    },
+    consume: async (topic, count) => {
+      const consumer = kafka.consumer({ groupId: topic, maxBytesPerPartition: 4 * 1024 * 1024 });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      let seen = 0;
+      let bytes = 0;
+      let started = 0;
+      await new Promise<void>((done) => {
+        void consumer.run({
+          partitionsConsumedConcurrently: 6,
+          eachBatch: async ({ batch }) => {
+            if (started === 0) started = performance.now();
+            seen += batch.messages.length;
+            for (const m of batch.messages) bytes += m.value?.length ?? 0;
+            if (seen >= count) done();
+          },
+        });
+      });
+      const seconds = (performance.now() - started) / 1000;
+      await consumer.disconnect();
+      return { bytes, seconds };
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+/** The part of @confluentinc/kafka-javascript's KafkaJS-compatible API the measurement uses. */
+interface ConfluentKafkaJS {
+  logLevel: { NOTHING: number };
+  Kafka: new (config: object) => {
+    producer(config: object): { connect(): Promise<void>; send(r: { topic: string; messages: BenchMessage[] }): Promise<unknown>; disconnect(): Promise<void> };
+    consumer(config: object): {
+      connect(): Promise<void>;
+      subscribe(s: { topics: string[] }): Promise<void>;
+      run(r: { partitionsConsumedConcurrently: number; eachBatch: (p: { batch: { messages: Array<{ value: Buffer | null }> } }) => Promise<void> }): Promise<void>;
+      disconnect(): Promise<void>;
+    };
+  };
+}
+
+/** @confluentinc/kafka-javascript (librdkafka) through its KafkaJS-compatible API, when it is installed (it is not a dependency: see README). */
+async function confluentClient(brokers: string): Promise<KafkaBenchClient | null> {
+  let module: { KafkaJS: ConfluentKafkaJS };
+  try {
+    // Imported by name at run time: the package is optional and absent from CI.
+    const name = '@confluentinc/kafka-javascript';
+    module = (await import(name)) as { KafkaJS: ConfluentKafkaJS };
+  } catch {
+    return null;
+  }
+  const kafka = new module.KafkaJS.Kafka({ kafkaJS: { brokers: [brokers], clientId: 'bench', logLevel: module.KafkaJS.logLevel.NOTHING } });
+  const producer = kafka.producer({ kafkaJS: { acks: -1 }, 'linger.ms': 1 });
+  const connected = producer.connect();
+  return {
+    name: 'confluent-kafka-javascript',
+    produce: async (topic, messages) => {
+      await connected;
+      await producer.send({ topic, messages });
+    },
+    consume: async (topic, count) => {
+      const consumer = kafka.consumer({ kafkaJS: { groupId: topic, fromBeginning: true }, 'js.consumer.max.batch.size': 1000 });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic] });
+      let seen = 0;
+      let bytes = 0;
+      let started = 0;
+      await new Promise<void>((done) => {
+        void consumer.run({
+          partitionsConsumedConcurrently: 6,
+          eachBatch: async ({ batch }) => {
+            if (started === 0) started = performance.now();
+            seen += batch.messages.length;
+            for (const m of batch.messages) bytes += m.value?.length ?? 0;
+            if (seen >= count) done();
+          },
+        });
+      });
+      const seconds = (performance.now() - started) / 1000;
+      await consumer.disconnect();
+      return { bytes, seconds };
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+/**
+ * Per-trace OTLP messages as the receiver produces them (one send per request, 8 in flight), then
+ * read back by a consumer group, for each Kafka client available.
+ */
 export async function kafkaProduceConsume(record: Recorder, brokers: string, messagesPerClient = 40_000): Promise<void> {
   const requests = prebuildRequests({ count: 20, spansPerRequest: 500, encoding: 'protobuf', gzip: false });
   const sends = requests.map((r) => {
     const messages = [...splitByTrace(decodeTracesProtobuf(r.body).data)].map(([key, trace]) => ({ key, value: Buffer.from(encodeTracesProtobuf(trace)) }));
-    return { messages, spans: r.spans };
+    return { messages, spans: r.spans, bytes: messages.reduce((n, m) => n + m.value.length, 0) };
   });
-  const kafka = new Kafka({ clientId: 'bench', brokers: [brokers], logLevel: logLevel.NOTHING });
-  const topic = `bench-kafkajs-${Date.now().toString(36)}`;
-  const admin = kafka.admin();
+  const admin = new Kafka({ clientId: 'bench-admin', brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
-  await admin.disconnect();
-
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  let produced = 0;
-  let producedSpans = 0;
-  let producedBytes = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (produced < messagesPerClient) {
-        const s = sends[next++ % sends.length]!;
-        produced += s.messages.length;
-        await producer.send({ topic, acks: -1, messages: s.messages });
-        producedSpans += s.spans;
-        producedBytes += s.messages.reduce((n, m) => n + m.value.length, 0);
+  const clients = [kafkajsClient(brokers), await confluentClient(brokers)];
+  try {
+    for (const client of clients) {
+      if (client === null) {
+        process.stdout.write('bench: @confluentinc/kafka-javascript is not installed; only kafkajs is measured (README: Kafka clients)\n');
+        continue;
       }
-    }),
-  );
-  const produceSeconds = (performance.now() - started) / 1000;
-  await producer.disconnect();
-  record('kafkajs_produce_spans_per_s', `kafkajs produce, acks=all (${Math.round(produced / (producedSpans / 500))} msgs/request)`, producedSpans / produceSeconds, 'spans/s');
-  record('kafkajs_produce_mb_per_s', 'kafkajs produce throughput', producedBytes / 1e6 / produceSeconds, 'MB/s', 1);
-
-  const consumer = kafka.consumer({ groupId: topic, maxBytesPerPartition: 4 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let consumed = 0;
-  let consumedBytes = 0;
-  let consumeStarted = 0;
-  await new Promise<void>((done) => {
-    void consumer.run({
-      partitionsConsumedConcurrently: 6,
-      eachBatch: async ({ batch }) => {
-        if (consumeStarted === 0) consumeStarted = performance.now();
-        consumed += batch.messages.length;
-        for (const m of batch.messages) consumedBytes += m.value?.length ?? 0;
-        if (consumed >= produced) done();
-      },
-    });
-  });
-  const consumeSeconds = (performance.now() - consumeStarted) / 1000;
-  await consumer.disconnect();
-  record('kafkajs_consume_mb_per_s', 'kafkajs consume (fetch only, no decode)', consumedBytes / 1e6 / consumeSeconds, 'MB/s', 1);
-  record('kafkajs_consume_spans_per_s', 'kafkajs consume rate in spans', (consumed / produced) * producedSpans / consumeSeconds, 'spans/s');
+      const topic = `bench-${client.name}-${Date.now().toString(36)}`;
+      await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+      let produced = 0;
+      let spans = 0;
+      let bytes = 0;
+      let next = 0;
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (produced < messagesPerClient) {
+            const s = sends[next++ % sends.length]!;
+            produced += s.messages.length;
+            await client.produce(topic, s.messages);
+            spans += s.spans;
+            bytes += s.bytes;
+          }
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const used = process.cpuUsage(cpu);
+      const consumed = await client.consume(topic, produced);
+      await client.close();
+      const key = client.name.replace(/[^a-z]+/g, '_');
+      record(`${key}_produce_spans_per_s`, `${client.name} produce, acks=all, message per trace`, spans / seconds, 'spans/s');
+      record(`${key}_produce_mb_per_s`, `${client.name} produce throughput`, bytes / 1e6 / seconds, 'MB/s', 1);
+      record(`${key}_produce_cpu_s_per_100k_spans`, `${client.name} produce, client CPU per 100k spans`, ((used.user + used.system) / 1e6 / spans) * 100_000, 'CPU s', 2);
+      record(`${key}_consume_mb_per_s`, `${client.name} consume (fetch only, no decode)`, consumed.bytes / 1e6 / consumed.seconds, 'MB/s', 1);
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
