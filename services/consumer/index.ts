@@ -21,6 +21,7 @@ export async function startConsumer(config: Config, kafka: Kafka, normalizer: No
       topic: config.kafka.topic,
       maxRows: config.batch.maxRows,
       maxDelayMs: config.batch.maxDelayMs,
+      maxConcurrentFlushes: config.batch.maxConcurrentFlushes,
       sink,
       commit: (partition, offset, metadata) => source.commit(partition, offset, metadata),
       rewind: (partition, offset) => source.rewind(partition, offset),

@@ -7,7 +7,7 @@
 // After a crash or a rebalance, whoever owns the partition reads the pending range from the commit
 // metadata and rebuilds exactly that batch: an INSERT that had landed is then dropped by ClickHouse
 // (token dedup on spans_raw, events_raw and every rollup), one that had not lands now.
-import { Batcher } from '../shared/batcher.js';
+import { Batcher, FlushLanes } from '../shared/batcher.js';
 import { isDataError } from '../shared/clickhouse/errors.js';
 import type { TelemetrySink } from '../shared/clickhouse/telemetry-sink.js';
 import { failpoint } from '../shared/failpoint.js';
@@ -43,6 +43,8 @@ export interface PartitionBatchesOptions {
   topic: string;
   maxRows: number;
   maxDelayMs: number;
+  /** INSERTs at once across partitions. */
+  maxConcurrentFlushes: number;
   sink: TelemetrySink;
   commit: (partition: number, offset: string, metadata: string) => Promise<void>;
   /** Makes the source read the partition again from `offset` (after a failed batch). */
@@ -59,6 +61,7 @@ const RETRY_MAX_MS = 5000;
 
 export class PartitionBatches {
   private readonly batchers = new Map<number, Batcher<MessageRows>>();
+  private readonly lanes: FlushLanes;
   /** Partitions rebuilding a pending batch: the batch must end exactly at this offset. */
   private readonly replays = new Map<number, OffsetRange>();
   private readonly batchRows;
@@ -67,6 +70,7 @@ export class PartitionBatches {
   private readonly rebuilt;
 
   constructor(private readonly opts: PartitionBatchesOptions) {
+    this.lanes = new FlushLanes(opts.maxConcurrentFlushes);
     this.batchRows = opts.registry.histogram('tracehouse_consumer_batch_rows', 'Span rows per INSERT batch.', [10, 100, 500, 1000, 5000, 10000, 50000]);
     this.retries = opts.registry.counter('tracehouse_consumer_insert_retries_total', 'INSERT attempts retried after a failure.');
     this.committed = opts.registry.gauge('tracehouse_consumer_committed_offset', 'Next offset committed, per partition.');
@@ -133,6 +137,7 @@ export class PartitionBatches {
         maxDelayMs: this.opts.maxDelayMs,
         weight: (item) => Math.max(1, rowCount(item.rows)),
         flush: (items) => this.writeBatch(partition, items),
+        lanes: this.lanes,
       });
       this.batchers.set(partition, b);
     }

@@ -2,12 +2,40 @@
 // waited maxDelayMs, whichever comes first; then one flush runs. Flushes never overlap, so a caller
 // that commits after each flush (Kafka offsets) commits in order. add() resolves once the flush
 // holding those items has succeeded and rejects if it failed: callers ack only then.
+// Batchers may share FlushLanes, a cap on flushes running at once across them: a batch due while
+// every lane is busy stays open and keeps growing until a lane frees. Under load that turns many
+// small INSERTs into few large ones (each INSERT has a fixed cost in ClickHouse: parts, views).
+
+/** At most `lanes` flushes at once, among the batchers sharing this; the rest wait in order. */
+export class FlushLanes {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(lanes: number) {
+    this.free = lanes;
+  }
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((granted) => this.waiting.push(granted));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
 
 export interface BatcherOptions<T> {
   maxWeight: number;
   maxDelayMs: number;
   weight: (item: T) => number;
   flush: (items: T[]) => Promise<void>;
+  lanes?: FlushLanes;
 }
 
 interface PendingBatch<T> {
@@ -102,21 +130,31 @@ export class Batcher<T> {
     this.timer = null;
   }
 
-  /** Starts a flush of the pending batch when it is due and none is running. */
+  /** Starts a flush of the pending batch when it is due and none is running (or waiting for a lane). */
   private kick(force = false): void {
     const batch = this.pending;
     if (this.inFlight !== null || batch === null || (this.held && !force)) return;
     if (!force && batch.weight < this.opts.maxWeight && Date.now() - batch.openedAt < this.opts.maxDelayMs) return this.arm();
-    this.pending = null;
     this.disarm();
-    this.inFlightWeight = batch.weight;
-    this.inFlight = this.opts
-      .flush(batch.items)
-      .then(batch.resolve, batch.reject)
+    const lanes = this.opts.lanes;
+    this.inFlight = (lanes ? lanes.acquire() : Promise.resolve())
+      .then(() => this.flushPending(force))
       .finally(() => {
+        lanes?.release();
         this.inFlight = null;
         this.inFlightWeight = 0;
         if (this.pending !== null) this.kick();
       });
+  }
+
+  /** The batch is cut here, once a lane is granted: what arrived while waiting goes with it. */
+  private async flushPending(forced: boolean): Promise<void> {
+    const batch = this.pending;
+    // Held meanwhile (a batch being rebuilt exactly): only a forced flush may cut it.
+    if (batch === null || (this.held && !forced)) return;
+    this.pending = null;
+    this.disarm();
+    this.inFlightWeight = batch.weight;
+    await this.opts.flush(batch.items).then(batch.resolve, batch.reject);
   }
 }

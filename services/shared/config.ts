@@ -49,7 +49,8 @@ export interface Config {
   };
   tenancy: { tenant: string; env: string };
   genai: { contentMaxBytes: number; noContentTenants: string[]; prices: ModelPrice[] };
-  batch: { maxRows: number; maxDelayMs: number };
+  /** maxConcurrentFlushes: INSERTs at once across the consumer's partitions; a due batch waits (and grows) for a free one. */
+  batch: { maxRows: number; maxDelayMs: number; maxConcurrentFlushes: number };
   clickhouse: { url: string; dataDir: string; database: string; username: string; password: string; ttlDays: number; migrateOnStart: boolean };
   admin: { host: string; port: number };
   pipelines: Record<string, PipelineConfig>;
@@ -173,6 +174,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
     batch: {
       maxRows: env.BATCH_MAX_ROWS !== undefined ? int({ v: env.BATCH_MAX_ROWS }, 'v', 0) : int(batch, 'send_batch_size', 10_000),
       maxDelayMs: env.BATCH_TIMEOUT !== undefined ? parseDurationMs(env.BATCH_TIMEOUT, 'BATCH_TIMEOUT') : duration(batch, 'timeout', 1000),
+      maxConcurrentFlushes: env.BATCH_MAX_CONCURRENT_FLUSHES !== undefined ? int({ v: env.BATCH_MAX_CONCURRENT_FLUSHES }, 'v', 0) : int(batch, 'max_concurrent_flushes', 1),
     },
     clickhouse: {
       url: env.CLICKHOUSE_URL ?? str(ch, 'endpoint', ''),
@@ -187,6 +189,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
     pipelines: readPipelines(doc),
   };
   if (config.batch.maxRows < 1) throw new ConfigError('processors.batch.send_batch_size must be at least 1');
+  if (config.batch.maxConcurrentFlushes < 1) throw new ConfigError('processors.batch.max_concurrent_flushes must be at least 1');
   if (config.clickhouse.ttlDays < 1) throw new ConfigError('exporters.clickhouse.ttl must be at least one day');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.clickhouse.database)) throw new ConfigError('exporters.clickhouse.database must be a plain identifier');
   return config;
