@@ -101,6 +101,23 @@ interface KafkaBenchClient {
   close(): Promise<void>;
 }
 
+type EachBatch = (p: { batch: { messages: Array<{ value: Buffer | null }> } }) => Promise<void>;
+
+/** Runs a consumer's eachBatch until `count` messages were seen; value bytes and seconds from the first batch. */
+function countMessages(count: number, run: (eachBatch: EachBatch) => void): Promise<{ bytes: number; seconds: number }> {
+  let seen = 0;
+  let bytes = 0;
+  let started = 0;
+  return new Promise((done) => {
+    run(async ({ batch }) => {
+      if (started === 0) started = performance.now();
+      seen += batch.messages.length;
+      for (const m of batch.messages) bytes += m.value?.length ?? 0;
+      if (seen >= count) done({ bytes, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
 function kafkajsClient(brokers: string): KafkaBenchClient {
   const kafka = new Kafka({ clientId: 'bench', brokers: [brokers], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -115,23 +132,9 @@ function kafkajsClient(brokers: string): KafkaBenchClient {
       const consumer = kafka.consumer({ groupId: topic, maxBytesPerPartition: 4 * 1024 * 1024 });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
-      let seen = 0;
-      let bytes = 0;
-      let started = 0;
-      await new Promise<void>((done) => {
-        void consumer.run({
-          partitionsConsumedConcurrently: 6,
-          eachBatch: async ({ batch }) => {
-            if (started === 0) started = performance.now();
-            seen += batch.messages.length;
-            for (const m of batch.messages) bytes += m.value?.length ?? 0;
-            if (seen >= count) done();
-          },
-        });
-      });
-      const seconds = (performance.now() - started) / 1000;
+      const consumed = await countMessages(count, (eachBatch) => void consumer.run({ partitionsConsumedConcurrently: 6, eachBatch }));
       await consumer.disconnect();
-      return { bytes, seconds };
+      return consumed;
     },
     close: () => producer.disconnect(),
   };
@@ -145,7 +148,7 @@ interface ConfluentKafkaJS {
     consumer(config: object): {
       connect(): Promise<void>;
       subscribe(s: { topics: string[] }): Promise<void>;
-      run(r: { partitionsConsumedConcurrently: number; eachBatch: (p: { batch: { messages: Array<{ value: Buffer | null }> } }) => Promise<void> }): Promise<void>;
+      run(r: { partitionsConsumedConcurrently: number; eachBatch: EachBatch }): Promise<void>;
       disconnect(): Promise<void>;
     };
   };
@@ -174,23 +177,9 @@ async function confluentClient(brokers: string): Promise<KafkaBenchClient | null
       const consumer = kafka.consumer({ kafkaJS: { groupId: topic, fromBeginning: true }, 'js.consumer.max.batch.size': 1000 });
       await consumer.connect();
       await consumer.subscribe({ topics: [topic] });
-      let seen = 0;
-      let bytes = 0;
-      let started = 0;
-      await new Promise<void>((done) => {
-        void consumer.run({
-          partitionsConsumedConcurrently: 6,
-          eachBatch: async ({ batch }) => {
-            if (started === 0) started = performance.now();
-            seen += batch.messages.length;
-            for (const m of batch.messages) bytes += m.value?.length ?? 0;
-            if (seen >= count) done();
-          },
-        });
-      });
-      const seconds = (performance.now() - started) / 1000;
+      const consumed = await countMessages(count, (eachBatch) => void consumer.run({ partitionsConsumedConcurrently: 6, eachBatch }));
       await consumer.disconnect();
-      return { bytes, seconds };
+      return consumed;
     },
     close: () => producer.disconnect(),
   };
