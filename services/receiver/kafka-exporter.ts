@@ -1,6 +1,6 @@
 // Kafka stage: OTLP protobuf (TracesData) to the spans topic with acks=all. Layout matches the
 // OTel Collector kafka exporter with partition_traces_by_id: one message per trace, key = hex trace id.
-import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Config } from '../shared/config.js';
 import { ensureTopic } from '../shared/kafka.js';
 import type { Logger } from '../shared/log.js';
@@ -10,14 +10,14 @@ import { encodeTracesProtobuf } from '../shared/otlp/protobuf.js';
 import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
 import { splitByTrace } from './process.js';
 import type { EncodedTrace } from './split-protobuf.js';
+import { MessageTooLargeError, type ProducerMessage, type SpanProducer, createSpanProducer } from './kafka-producers.js';
 
 /** Collector kafka exporter default producer.max_message_bytes. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
 
 export class KafkaExporter implements TracesExporter {
   readonly name = 'kafka';
-  private readonly producer: Producer;
-  private connected = false;
+  private producer: SpanProducer | undefined;
   private readonly produceSeconds;
   private readonly messagesProduced;
   private readonly produceFailures;
@@ -28,11 +28,6 @@ export class KafkaExporter implements TracesExporter {
     registry: Registry,
     private readonly log: Logger,
   ) {
-    // Writes are retried a few times inside kafkajs; past the deadline the client gets a 503 and retries itself.
-    // The default partitioner is murmur2 on the key, as the Java client: one trace id, one partition.
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
-    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
-    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
     this.produceSeconds = registry.histogram('tracehouse_kafka_produce_seconds', 'Latency of one acknowledged produce (acks=all).');
     this.messagesProduced = registry.counter('tracehouse_kafka_messages_produced_total', 'Messages acknowledged by Kafka.');
     this.produceFailures = registry.counter('tracehouse_kafka_produce_failures_total', 'Produce calls that failed or timed out.');
@@ -52,11 +47,13 @@ export class KafkaExporter implements TracesExporter {
     } finally {
       await admin.disconnect();
     }
+    this.producer = await createSpanProducer(this.kafka, this.cfg, this.log);
     await this.producer.connect();
+    this.log.info('kafka producer connected', { client: this.cfg.producerClient });
   }
 
   ready(): boolean {
-    return this.connected;
+    return this.producer?.connected() ?? false;
   }
 
   readonly encodedTraces;
@@ -65,20 +62,17 @@ export class KafkaExporter implements TracesExporter {
     await this.send(this.toMessages(data));
   }
 
-  private async send(messages: Message[]): Promise<void> {
+  private async send(messages: ProducerMessage[]): Promise<void> {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ExportUnavailableError(`kafka produce timed out after ${this.cfg.produceTimeoutMs} ms`)), this.cfg.produceTimeoutMs);
     });
     try {
-      await Promise.race([
-        this.producer.send({ topic: this.cfg.topic, acks: -1, timeout: this.cfg.produceTimeoutMs, compression: CompressionTypes.None, messages }),
-        deadline,
-      ]);
+      await Promise.race([this.producer!.send(this.cfg.topic, messages), deadline]);
     } catch (err) {
       this.produceFailures.inc();
-      if ((err as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw new ExportTooLargeError('a span is larger than the Kafka message limit');
+      if (err instanceof MessageTooLargeError) throw new ExportTooLargeError('a span is larger than the Kafka message limit');
       if (err instanceof ExportUnavailableError) throw err;
       throw new ExportUnavailableError(`kafka produce failed: ${(err as Error).message}`);
     } finally {
@@ -89,14 +83,14 @@ export class KafkaExporter implements TracesExporter {
   }
 
   /** One message per trace; a trace too large for one message is split by spans, keeping its key. */
-  private toMessages(data: TracesData): Message[] {
+  private toMessages(data: TracesData): ProducerMessage[] {
     if (!this.cfg.partitionTracesById) return this.encodeFitting(null, data);
-    const messages: Message[] = [];
+    const messages: ProducerMessage[] = [];
     for (const [traceId, trace] of splitByTrace(data)) messages.push(...this.encodeFitting(traceId, trace));
     return messages;
   }
 
-  private encodeFitting(key: string | null, data: TracesData): Message[] {
+  private encodeFitting(key: string | null, data: TracesData): ProducerMessage[] {
     const bytes = encodeTracesProtobuf(data);
     const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (value.length <= MAX_MESSAGE_BYTES || countSpans(data) <= 1) return [{ key, value }];
@@ -105,7 +99,7 @@ export class KafkaExporter implements TracesExporter {
   }
 
   async shutdown(): Promise<void> {
-    await this.producer.disconnect();
+    await this.producer?.disconnect();
   }
 }
 

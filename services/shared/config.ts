@@ -44,6 +44,8 @@ export interface Config {
     sessionTimeoutMs: number;
     clientId: string;
     produceTimeoutMs: number;
+    /** The receiver's producer (receiver/kafka-producers.ts); the consumer always uses kafkajs. */
+    producerClient: 'kafkajs' | 'librdkafka';
     /** Messages written per trace with the lowercase hex trace id as key (collector partition_traces_by_id). */
     partitionTracesById: boolean;
   };
@@ -98,6 +100,11 @@ function splitList(s: string): string[] {
 }
 
 /** Collector duration syntax: "500ms", "1s", "2m", "720h"; a bare number is milliseconds. */
+function producerClient(v: string): 'kafkajs' | 'librdkafka' {
+  if (v !== 'kafkajs' && v !== 'librdkafka') throw new ConfigError(`exporters.kafka.client must be kafkajs or librdkafka, got ${v}`);
+  return v;
+}
+
 export function parseDurationMs(v: unknown, key: string): number {
   if (typeof v === 'number' && v >= 0) return v;
   const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim()) : null;
@@ -160,6 +167,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT !== undefined ? parseDurationMs(env.KAFKA_SESSION_TIMEOUT, 'KAFKA_SESSION_TIMEOUT') : duration(kafkaIn, 'session_timeout', 30_000),
       clientId: str(kafkaOut, 'client_id', 'tracehouse'),
       produceTimeoutMs: duration(kafkaOut, 'timeout', 5000),
+      producerClient: producerClient(env.KAFKA_PRODUCER_CLIENT ?? str(kafkaOut, 'client', 'kafkajs')),
       partitionTracesById: kafkaOut.partition_traces_by_id !== false,
     },
     tenancy: {

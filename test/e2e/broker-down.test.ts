@@ -12,68 +12,70 @@ import { allExportsSucceeded, emitAgentRun, sdkClient } from '../harness/agent-t
 import { type KafkaBroker, startKafkaBroker } from '../harness/kafka-broker.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 
-describe('receiver with the broker down', () => {
-  let broker: KafkaBroker;
-  let pipeline: TestPipeline;
+for (const client of ['kafkajs', 'librdkafka'] as const) {
+  describe(`receiver with the broker down (${client} producer)`, () => {
+    let broker: KafkaBroker;
+    let pipeline: TestPipeline;
 
-  before(async () => {
-    broker = await startKafkaBroker();
-    pipeline = await startTestPipeline('receiver', testConfig({ exporters: { kafka: { timeout: '3s' } } }, { KAFKA_BROKERS: broker.brokers }));
-  });
-  after(async () => {
-    await pipeline?.stop();
-    await broker?.destroy();
-  });
-
-  it('answers 503 + Retry-After while Kafka is unreachable, and a real SDK client retries until it succeeds', async () => {
-    const memory = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'svc' }), spanProcessors: [new SimpleSpanProcessor(memory)] });
-    emitAgentRun(provider.getTracer('t'), 0);
-    const body = ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans())!;
-    const post = (): Promise<Response> => fetch(`${pipeline.url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
-    assert.equal((await post()).status, 200, 'accepted while the broker is up');
-
-    await broker.stop();
-    const started = Date.now();
-    const down = await post();
-    assert.equal(down.status, 503);
-    assert.equal(down.headers.get('retry-after'), '1');
-    assert.ok(Date.now() - started < 8000, 'the client hears back before its own 10 s timeout');
-
-    // A real SDK export while the broker is down: it gets 503s and retries with backoff.
-    const client = sdkClient({ endpoint: pipeline.url, protocol: 'protobuf', gzip: true, resource: { 'service.name': 'retrying-agent' }, timeoutMillis: 60_000 });
-    const traceId = emitAgentRun(client.tracer, 1);
-    const flushed = client.flush();
-    await new Promise((r) => setTimeout(r, 1500));
-    await broker.start();
-    await flushed;
-    await client.shutdown();
-    assert.ok(allExportsSucceeded(client), `export succeeded after retries: ${JSON.stringify(client.exportResults)}`);
-    const metrics = await (await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/metrics`)).text();
-    assert.match(metrics, /tracehouse_receiver_requests_total\{code="503"\} ([2-9]|\d\d)/, 'the SDK saw at least one more 503 before success');
-
-    // Everything acknowledged is in Kafka.
-    const kafka = new Kafka({ brokers: [broker.brokers], clientId: 'verify', logLevel: 0 });
-    const consumer = kafka.consumer({ groupId: 'verify-broker-down' });
-    await consumer.connect();
-    await consumer.subscribe({ topic: pipeline.config.kafka.topic, fromBeginning: true });
-    const spanIds = new Set<string>();
-    let retriedTraceSpans = 0;
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        for (const rs of decodeTracesProtobuf(message.value!).data.resourceSpans)
-          for (const ss of rs.scopeSpans)
-            for (const span of ss.spans) {
-              spanIds.add(span.spanId);
-              if (span.traceId === traceId) retriedTraceSpans++;
-            }
-      },
+    before(async () => {
+      broker = await startKafkaBroker();
+      pipeline = await startTestPipeline('receiver', testConfig({ exporters: { kafka: { timeout: '3s', client } } }, { KAFKA_BROKERS: broker.brokers }));
     });
-    try {
-      await waitFor(async () => retriedTraceSpans >= 5, 20_000, 'the retried trace in Kafka');
-    } finally {
-      await consumer.disconnect();
-    }
-    for (const span of memory.getFinishedSpans()) assert.ok(spanIds.has(span.spanContext().spanId), 'the first accepted request is in Kafka');
+    after(async () => {
+      await pipeline?.stop();
+      await broker?.destroy();
+    });
+
+    it('answers 503 + Retry-After while Kafka is unreachable, and a real SDK client retries until it succeeds', async () => {
+      const memory = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'svc' }), spanProcessors: [new SimpleSpanProcessor(memory)] });
+      emitAgentRun(provider.getTracer('t'), 0);
+      const body = ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans())!;
+      const post = (): Promise<Response> => fetch(`${pipeline.url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+      assert.equal((await post()).status, 200, 'accepted while the broker is up');
+
+      await broker.stop();
+      const started = Date.now();
+      const down = await post();
+      assert.equal(down.status, 503);
+      assert.equal(down.headers.get('retry-after'), '1');
+      assert.ok(Date.now() - started < 8000, 'the client hears back before its own 10 s timeout');
+
+      // A real SDK export while the broker is down: it gets 503s and retries with backoff.
+      const client = sdkClient({ endpoint: pipeline.url, protocol: 'protobuf', gzip: true, resource: { 'service.name': 'retrying-agent' }, timeoutMillis: 60_000 });
+      const traceId = emitAgentRun(client.tracer, 1);
+      const flushed = client.flush();
+      await new Promise((r) => setTimeout(r, 1500));
+      await broker.start();
+      await flushed;
+      await client.shutdown();
+      assert.ok(allExportsSucceeded(client), `export succeeded after retries: ${JSON.stringify(client.exportResults)}`);
+      const metrics = await (await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/metrics`)).text();
+      assert.match(metrics, /tracehouse_receiver_requests_total\{code="503"\} ([2-9]|\d\d)/, 'the SDK saw at least one more 503 before success');
+
+      // Everything acknowledged is in Kafka.
+      const kafka = new Kafka({ brokers: [broker.brokers], clientId: 'verify', logLevel: 0 });
+      const consumer = kafka.consumer({ groupId: `verify-broker-down-${client}` });
+      await consumer.connect();
+      await consumer.subscribe({ topic: pipeline.config.kafka.topic, fromBeginning: true });
+      const spanIds = new Set<string>();
+      let retriedTraceSpans = 0;
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          for (const rs of decodeTracesProtobuf(message.value!).data.resourceSpans)
+            for (const ss of rs.scopeSpans)
+              for (const span of ss.spans) {
+                spanIds.add(span.spanId);
+                if (span.traceId === traceId) retriedTraceSpans++;
+              }
+        },
+      });
+      try {
+        await waitFor(async () => retriedTraceSpans >= 5, 20_000, 'the retried trace in Kafka');
+      } finally {
+        await consumer.disconnect();
+      }
+      for (const span of memory.getFinishedSpans()) assert.ok(spanIds.has(span.spanContext().spanId), 'the first accepted request is in Kafka');
+    });
   });
-});
+}

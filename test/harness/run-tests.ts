@@ -1,13 +1,14 @@
 // `npm test`: starts a real Kafka broker (unless KAFKA_BROKERS is set), then runs every
 // *.test.js under dist/test with node's test runner, one process per file (chdb must not be
 // loaded in worker threads), and stops the broker afterwards.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
 
 const testRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(testRoot, '../..');
 
 function testFiles(filter: string[]): string[] {
   const all = (readdirSync(testRoot, { recursive: true }) as string[])
@@ -22,6 +23,9 @@ async function main(): Promise<number> {
   if (files.length === 0) throw new Error('no test files matched');
   let broker: KafkaBroker | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' };
+  // The receiver's librdkafka producer is tested too; the script builds it once (scripts/kafka/native-client.sh).
+  const native = spawnSync('bash', [join(ROOT, 'scripts/kafka/native-client.sh')], { stdio: 'inherit' });
+  if (native.status !== 0) throw new Error('scripts/kafka/native-client.sh failed: cannot install the librdkafka client the tests use');
   if (!env.KAFKA_BROKERS) {
     const started = Date.now();
     broker = await startKafkaBroker();

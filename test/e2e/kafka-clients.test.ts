@@ -1,0 +1,74 @@
+// The receiver's two producer clients (receiver/kafka-producers.ts) against the real broker: a trace
+// id lands on the same partition whichever client wrote it (both murmur2, as the Java client), and
+// spans from a real SDK reach ClickHouse through the librdkafka producer.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Kafka } from 'kafkajs';
+import { KafkaExporter } from '../../services/receiver/kafka-exporter.js';
+import { createKafka } from '../../services/shared/kafka.js';
+import { createLogger } from '../../services/shared/log.js';
+import { Registry } from '../../services/shared/metrics.js';
+import { allExportsSucceeded, emitAgentRun, sdkClient } from '../harness/agent-traces.js';
+import { generate } from '../harness/generated-traces.js';
+import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
+
+describe('Kafka producer clients', () => {
+  let pipeline: TestPipeline;
+
+  before(async () => {
+    pipeline = await startTestPipeline('all', testConfig({ exporters: { kafka: { client: 'librdkafka' } } }));
+  });
+  after(async () => {
+    await pipeline?.stop();
+  });
+
+  it('stores every span a real SDK sends through the librdkafka producer', async () => {
+    const client = sdkClient({ endpoint: pipeline.url, protocol: 'protobuf', gzip: false, resource: { 'service.name': 'librdkafka-agent', 'tenant.id': 'librdkafka' } });
+    const traceIds = [0, 1, 2].map((run) => emitAgentRun(client.tracer, run));
+    await client.flush();
+    // Counted before shutdown, which empties the SDK's in-memory copy.
+    const sent = client.finished().length;
+    await client.shutdown();
+    assert.ok(allExportsSucceeded(client));
+    assert.ok(sent >= 15, `${sent} spans sent`);
+    await waitFor(async () => {
+      const [row] = await pipeline.query<{ n: string }>("SELECT count() AS n FROM telemetry.spans_raw WHERE tenant_id = 'librdkafka'");
+      return Number(row!.n) === sent;
+    }, 30_000, `${sent} spans in ClickHouse`);
+    const stored = await pipeline.query<{ trace_id: string }>("SELECT DISTINCT trace_id FROM telemetry.spans_raw WHERE tenant_id = 'librdkafka' ORDER BY trace_id");
+    assert.deepEqual(stored.map((r) => r.trace_id), [...traceIds].sort());
+  });
+
+  it('puts a trace id on the same partition with kafkajs and librdkafka', async () => {
+    const config = testConfig();
+    const log = createLogger('test', 50);
+    const kafka = createKafka(config.kafka.brokers, 'partition-check', log);
+    const traces = generate(40, 11);
+    for (const producerClient of ['kafkajs', 'librdkafka'] as const) {
+      const exporter = new KafkaExporter(kafka, { ...config.kafka, producerClient }, new Registry(), log);
+      await exporter.start();
+      for (const trace of traces) await exporter.export(trace);
+      await exporter.shutdown();
+    }
+    const partitionsByKey = new Map<string, Set<number>>();
+    let messages = 0;
+    const consumer = new Kafka({ brokers: config.kafka.brokers, clientId: 'verify', logLevel: 0 }).consumer({ groupId: `verify-${config.kafka.topic}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.kafka.topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const key = message.key!.toString();
+        partitionsByKey.set(key, (partitionsByKey.get(key) ?? new Set()).add(partition));
+        messages++;
+      },
+    });
+    try {
+      await waitFor(async () => messages >= 2 * traces.length, 20_000, 'both clients\' messages');
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.equal(partitionsByKey.size, traces.length);
+    for (const [key, partitions] of partitionsByKey) assert.equal(partitions.size, 1, `trace ${key} on partitions ${[...partitions]}`);
+    assert.ok(new Set([...partitionsByKey.values()].map((p) => [...p][0])).size > 1, 'traces spread over several partitions');
+  });
+});
