@@ -1,5 +1,5 @@
 # Tracehouse tasks. `make help` lists them.
-.PHONY: help install start test bench up down logs migrate backfill demo kafka-jars validate-stack
+.PHONY: help install start test bench up down logs migrate backfill demo kafka-jars kafka-native validate-stack
 
 help:            ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -18,6 +18,9 @@ bench:           ## the benchmark table
 
 kafka-jars:      ## fetch the pinned Kafka broker jars into .kafka/lib
 	bash scripts/kafka/fetch.sh
+
+kafka-native:    ## build the optional librdkafka producer client (KAFKA_PRODUCER_CLIENT=librdkafka)
+	bash scripts/kafka/native-client.sh
 
 up:              ## full stack with docker compose (Kafka, ClickHouse, receiver, consumer, Grafana)
 	docker compose up -d --build
