@@ -71,6 +71,14 @@ export function procStat(pid: number): ProcStat {
   return { cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100, rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
 }
 
+export interface ProcessUsage {
+  cpuSeconds: number;
+  peakRssBytes: number;
+  rssGrowthBytes: number;
+  /** RSS once a second during the load. */
+  rssSamples: number[];
+}
+
 /** CPU used between start() and the last sample, peak RSS, and RSS samples to judge whether memory stays flat. */
 export class ProcessSampler {
   private readonly first = new Map<number, ProcStat>();
@@ -103,16 +111,16 @@ export class ProcessSampler {
     this.loadSamples = Math.min(...[...this.rss.values()].map((s) => s.length));
   }
 
-  stop(): Map<string, { cpuSeconds: number; peakRssBytes: number; rssGrowthBytes: number }> {
+  stop(): Map<string, ProcessUsage> {
     clearInterval(this.timer);
     this.sample();
-    const out = new Map<string, { cpuSeconds: number; peakRssBytes: number; rssGrowthBytes: number }>();
+    const out = new Map<string, ProcessUsage>();
     for (const [name, pid] of this.pids) {
       const [a, b] = [this.first.get(pid)!, this.last.get(pid)!];
       const samples = this.rss.get(pid)!.slice(0, this.loadSamples || undefined);
       // Growth over the second half of the load: warm-up allocations are over by then, a leak is not.
       const mid = samples[Math.floor(samples.length / 2)]!;
-      out.set(name, { cpuSeconds: b.cpuSeconds - a.cpuSeconds, peakRssBytes: b.peakRssBytes, rssGrowthBytes: samples[samples.length - 1]! - mid });
+      out.set(name, { cpuSeconds: b.cpuSeconds - a.cpuSeconds, peakRssBytes: b.peakRssBytes, rssGrowthBytes: samples[samples.length - 1]! - mid, rssSamples: samples });
     }
     return out;
   }

@@ -199,6 +199,7 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
       record(`${key}_cpu_s_per_100k_spans`, `${name} CPU per 100k spans`, (u.cpuSeconds / r.acceptedSpans) * 100_000, 'CPU s', 2);
       record(`${key}_peak_rss_mb`, `${name} peak RSS`, u.peakRssBytes / 2 ** 20, 'MiB');
       record(`${key}_rss_growth_mb`, `${name} RSS growth, 2nd half of load`, u.rssGrowthBytes / 2 ** 20, 'MiB');
+      results[`${key}_rss_mb_each_second`] = u.rssSamples.map((b) => Math.round(b / 2 ** 20)).join(' ');
     }
     if (broker) record('kafka_bytes_per_span', 'Kafka bytes on disk per span', topicBytes(broker.dataDir, topic) / expected, 'B', 1);
     record('clickhouse_bytes_per_span', 'ClickHouse bytes on disk per span', bytesPerRow, 'B', 1);
