@@ -1,5 +1,6 @@
 // Kafka stage: OTLP protobuf (TracesData) to the spans topic with acks=all. Layout matches the
 // OTel Collector kafka exporter with partition_traces_by_id: one message per trace, key = hex trace id.
+// The producer client (kafkajs or librdkafka) is behind kafka-producers.ts.
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../shared/config.js';
 import { ensureTopic } from '../shared/kafka.js';
@@ -17,6 +18,8 @@ export const MAX_MESSAGE_BYTES = 1_000_000;
 
 export class KafkaExporter implements TracesExporter {
   readonly name = 'kafka';
+  /** The protobuf fast path's per-trace messages, as they are (partition_traces_by_id only). */
+  readonly encodedTraces: TracesExporter['encodedTraces'];
   private producer: SpanProducer | undefined;
   private readonly produceSeconds;
   private readonly messagesProduced;
@@ -55,8 +58,6 @@ export class KafkaExporter implements TracesExporter {
   ready(): boolean {
     return this.producer?.connected() ?? false;
   }
-
-  readonly encodedTraces;
 
   async export(data: TracesData): Promise<void> {
     await this.send(this.toMessages(data));
