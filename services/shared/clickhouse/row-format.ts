@@ -8,6 +8,14 @@ import type { EventRow, SpanRow } from '../normalize/rows.js';
 
 const q = JSON.stringify;
 
+/** A resource's attribute map is one object shared by all its spans' rows: serialized once. */
+const resourceText = new WeakMap<Record<string, string>, string>();
+function resourceAttributesText(m: Record<string, string>): string {
+  let text = resourceText.get(m);
+  if (text === undefined) resourceText.set(m, (text = q(m)));
+  return text;
+}
+
 export interface InsertBody {
   columns: readonly string[];
   format: 'JSONCompactEachRow';
@@ -32,7 +40,7 @@ export function spanRowText(r: SpanRow): string {
   return (
     `[${q(r.tenant_id)},${q(r.env)},"${r.trace_id}","${r.span_id}","${r.parent_span_id}",${q(r.trace_state)},${q(r.service_name)},` +
     `${q(r.operation)},"${r.span_kind}","${r.status_code}",${q(r.status_message)},${r.start_ts},${r.end_ts},${r.duration_ms},` +
-    `${q(r.resource_attributes)},${q(r.attributes)},${q(r.scope_name)},${q(r.scope_version)},${r.events_count},${r.links_count},` +
+    `${resourceAttributesText(r.resource_attributes)},${q(r.attributes)},${q(r.scope_name)},${q(r.scope_version)},${r.events_count},${r.links_count},` +
     `${q(r.gen_ai_operation)},${q(r.agent_name)},${q(r.provider)},${q(r.model)},${q(r.request_model)},${q(r.tool_name)},` +
     `${r.tokens_prompt},${r.tokens_completion},${r.tokens_cache_read},${r.tokens_cache_write},${r.tokens_reasoning},${r.tokens_total},` +
     `${r.cost_usd.toFixed(10)},"${r.cost_source}","${r.price_version}",${q(r.user_id)},${q(r.session_id)},${q(r.workflow_id)},` +
