@@ -75,77 +75,95 @@ export function splitProtobufByTrace(body: Uint8Array, opts: SplitOptions): Enco
 }
 
 function split(body: Uint8Array, opts: SplitOptions): EncodedTrace[] | null {
-  const r = new ProtoReader(body);
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const { limits } = opts;
-  const window = acceptedStartWindow(limits, opts.retentionDays, opts.nowMs ?? Date.now());
-  const walker = new SpanWalker(r, buf, limits, window);
-  const resources: ResourceInfo[] = [];
-  const scopes: ScopeInfo[] = [];
-  const traces = new Map<string, TraceParts>();
-
+  const splitter = new RequestSplitter(body, opts);
+  const r = splitter.r;
   const requestEnd = r.length;
   while (r.next(requestEnd)) {
-    if (r.field !== 1 || r.wireType !== WireType.LEN) {
-      r.skip();
-      continue;
-    }
-    const rsEnd = r.len();
+    if (r.field === 1 && r.wireType === WireType.LEN) splitter.resourceSpans(r.len());
+    else r.skip();
+  }
+  const out: EncodedTrace[] = [];
+  for (const [traceId, trace] of splitter.traces) {
+    const bytes = encodeTrace(splitter.buf, trace, splitter.resources, splitter.scopes);
+    if (bytes.length > opts.maxMessageBytes) return null;
+    out.push({ traceId, bytes, spans: trace.spans });
+  }
+  return out;
+}
+
+/** One pass over a request: where each span's bytes are, per trace, and each resource stamped. */
+class RequestSplitter {
+  readonly r: ProtoReader;
+  readonly buf: Buffer;
+  readonly resources: ResourceInfo[] = [];
+  readonly scopes: ScopeInfo[] = [];
+  readonly traces = new Map<string, TraceParts>();
+  private readonly walker: SpanWalker;
+
+  constructor(
+    body: Uint8Array,
+    private readonly opts: SplitOptions,
+  ) {
+    this.r = new ProtoReader(body);
+    this.buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.walker = new SpanWalker(this.r, this.buf, opts.limits, acceptedStartWindow(opts.limits, opts.retentionDays, opts.nowMs ?? Date.now()));
+  }
+
+  resourceSpans(end: number): void {
+    const r = this.r;
     const info: ResourceInfo = { resource: EMPTY, schemaUrl: EMPTY };
-    const rsIndex = resources.push(info) - 1;
+    const rsIndex = this.resources.push(info) - 1;
     // Like the decoder, the last resource field of the message is the one that counts.
     let resource: Resource = emptyResource();
     while (true) {
-      const tagStart = r.pos;
-      if (!r.next(rsEnd)) break;
+      const fieldStart = r.pos;
+      if (!r.next(end)) break;
       if (r.wireType !== WireType.LEN) r.skip();
       else if (r.field === 1) resource = readResource(r, r.len());
-      else if (r.field === 2) {
-        const ssEnd = r.len();
-        const scope: ScopeInfo = { scope: EMPTY, schemaUrl: EMPTY };
-        const ssIndex = scopes.push(scope) - 1;
-        while (true) {
-          const fieldStart = r.pos;
-          if (!r.next(ssEnd)) break;
-          if (r.wireType !== WireType.LEN) r.skip();
-          else if (r.field === 1) {
-            walker.keyValuesAt(r.len(), 3, Infinity, Infinity);
-            scope.scope = buf.subarray(fieldStart, r.pos);
-          } else if (r.field === 2) {
-            const spanEnd = r.len();
-            const traceStart = walker.span(spanEnd);
-            const traceId = buf.toString('hex', traceStart, traceStart + 16);
-            let trace = traces.get(traceId);
-            if (trace === undefined) traces.set(traceId, (trace = { groups: [], spans: 0, bytes: 0 }));
-            let group = trace.groups[trace.groups.length - 1];
-            if (group === undefined || group.resource !== rsIndex || group.scope !== ssIndex) trace.groups.push((group = { resource: rsIndex, scope: ssIndex, spans: [] }));
-            group.spans.push(fieldStart, spanEnd);
-            trace.spans++;
-            trace.bytes += spanEnd - fieldStart;
-          } else if (r.field === 3) {
-            r.skip();
-            scope.schemaUrl = buf.subarray(fieldStart, r.pos);
-          } else r.skip();
-        }
-      } else if (r.field === 3) {
+      else if (r.field === 2) this.scopeSpans(r.len(), rsIndex);
+      else if (r.field === 3) {
         r.skip();
-        info.schemaUrl = buf.subarray(tagStart, r.pos);
+        info.schemaUrl = this.buf.subarray(fieldStart, r.pos);
       } else r.skip();
     }
-    limitResource(resource, limits);
-    stampResource(resource, opts.tenancy, opts.tenant);
+    limitResource(resource, this.opts.limits);
+    stampResource(resource, this.opts.tenancy, this.opts.tenant);
     const w = new ProtoWriter(256);
     writeResource(w, resource);
     info.resource = w.finish();
   }
 
-  const out: EncodedTrace[] = [];
-  for (const [traceId, trace] of traces) {
-    const bytes = encodeTrace(buf, trace, resources, scopes);
-    if (bytes.length > opts.maxMessageBytes) return null;
-    out.push({ traceId, bytes, spans: trace.spans });
+  private scopeSpans(end: number, rsIndex: number): void {
+    const r = this.r;
+    const scope: ScopeInfo = { scope: EMPTY, schemaUrl: EMPTY };
+    const ssIndex = this.scopes.push(scope) - 1;
+    while (true) {
+      const fieldStart = r.pos;
+      if (!r.next(end)) break;
+      if (r.wireType !== WireType.LEN) r.skip();
+      else if (r.field === 1) {
+        this.walker.keyValuesAt(r.len(), 3, Infinity, Infinity);
+        scope.scope = this.buf.subarray(fieldStart, r.pos);
+      } else if (r.field === 2) {
+        const spanEnd = r.len();
+        const traceStart = this.walker.span(spanEnd);
+        this.addSpan(this.buf.toString('hex', traceStart, traceStart + 16), rsIndex, ssIndex, fieldStart, spanEnd);
+      } else if (r.field === 3) {
+        r.skip();
+        scope.schemaUrl = this.buf.subarray(fieldStart, r.pos);
+      } else r.skip();
+    }
   }
-  return out;
+
+  private addSpan(traceId: string, rsIndex: number, ssIndex: number, start: number, end: number): void {
+    let trace = this.traces.get(traceId);
+    if (trace === undefined) this.traces.set(traceId, (trace = { groups: [], spans: 0, bytes: 0 }));
+    let group = trace.groups[trace.groups.length - 1];
+    if (group === undefined || group.resource !== rsIndex || group.scope !== ssIndex) trace.groups.push((group = { resource: rsIndex, scope: ssIndex, spans: [] }));
+    group.spans.push(start, end);
+    trace.spans++;
+    trace.bytes += end - start;
+  }
 }
 
 function encodeTrace(buf: Buffer, trace: TraceParts, resources: ResourceInfo[], scopes: ScopeInfo[]): Uint8Array {
