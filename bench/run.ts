@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     encoding: { type: 'string', default: 'protobuf' },
     gzip: { type: 'boolean', default: false },
     target: { type: 'string' },
+    /** Partitions of the bench topic (exporters.kafka.topic_partitions). */
+    partitions: { type: 'string', default: '6' },
     /** The receiver's producer: kafkajs or librdkafka (exporters.kafka.client). */
     'kafka-client': { type: 'string', default: 'kafkajs' },
     out: { type: 'string', default: 'bench-results.json' },
@@ -145,7 +147,7 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
   const concurrency = Number(args.concurrency);
   const rate = args.rate === undefined ? undefined : Number(args.rate);
   const requests = prebuildRequests({ count: 40, spansPerRequest: Number(args['spans-per-request']), encoding, gzip: args.gzip });
-  Object.assign(results, { duration_s: seconds, concurrency, encoding, gzip: String(args.gzip), spans_per_request: requests[0]!.spans, offered_rate: rate ?? 'max', kafka_client: args['kafka-client']! });
+  Object.assign(results, { duration_s: seconds, concurrency, encoding, gzip: String(args.gzip), spans_per_request: requests[0]!.spans, offered_rate: rate ?? 'max', kafka_client: args['kafka-client']!, partitions: Number(args.partitions) });
 
   if (args.target) {
     const r = await load(args.target, requests, { encoding, gzip: args.gzip, seconds, concurrency, rate, probes: false });
@@ -156,7 +158,7 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-bench-'));
   const id = Date.now().toString(36);
   const topic = `bench-${id}`;
-  const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${id}`, TRACEHOUSE_DATA_DIR: dataDir, KAFKA_PRODUCER_CLIENT: args['kafka-client'] };
+  const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${id}`, TRACEHOUSE_DATA_DIR: dataDir, KAFKA_PRODUCER_CLIENT: args['kafka-client'], KAFKA_TOPIC_PARTITIONS: args.partitions };
   const services: ServiceProcess[] = [];
   try {
     const consumer = await startService('consumer', env, args.profile);

@@ -161,7 +161,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
     kafka: {
       brokers: env.KAFKA_BROKERS !== undefined ? splitList(env.KAFKA_BROKERS) : brokersFromFile,
       topic: env.KAFKA_TOPIC ?? str(kafkaOut, 'topic', str(kafkaIn, 'topic', 'otel-spans')),
-      partitions: int(kafkaOut, 'topic_partitions', 6),
+      partitions: env.KAFKA_TOPIC_PARTITIONS !== undefined ? int({ v: env.KAFKA_TOPIC_PARTITIONS }, 'v', 0) : int(kafkaOut, 'topic_partitions', 6),
       encoding,
       groupId: env.KAFKA_GROUP_ID ?? str(kafkaIn, 'group_id', 'tracehouse-consumer'),
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT !== undefined ? parseDurationMs(env.KAFKA_SESSION_TIMEOUT, 'KAFKA_SESSION_TIMEOUT') : duration(kafkaIn, 'session_timeout', 30_000),
@@ -197,6 +197,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
     pipelines: readPipelines(doc),
   };
   if (config.batch.maxRows < 1) throw new ConfigError('processors.batch.send_batch_size must be at least 1');
+  if (config.kafka.partitions < 1) throw new ConfigError('exporters.kafka.topic_partitions must be at least 1');
   if (config.batch.maxConcurrentFlushes < 1) throw new ConfigError('processors.batch.max_concurrent_flushes must be at least 1');
   if (config.clickhouse.ttlDays < 1) throw new ConfigError('exporters.clickhouse.ttl must be at least one day');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.clickhouse.database)) throw new ConfigError('exporters.clickhouse.database must be a plain identifier');
