@@ -110,12 +110,14 @@ export async function startOtlpHttpReceiver(opts: {
         receivedBytes.inc({ encoding }, raw.length);
         const body = await decompress(raw, req.headers['content-encoding'], maxBody);
         account(body.length);
-        const fast = encoding === 'protobuf' && exporter.encodedTraces ? splitProtobufByTrace(body, { limits, retentionDays, tenancy: config.tenancy, tenant, maxMessageBytes: exporter.encodedTraces.maxTraceBytes }) : null;
+        // Protobuf to a per-trace exporter: split without decoding spans, unless the request needs the decoding path.
+        const encoded = encoding === 'protobuf' ? exporter.encodedTraces : undefined;
+        const fast = encoded ? splitProtobufByTrace(body, { limits, retentionDays, tenancy: config.tenancy, tenant, maxMessageBytes: encoded.maxTraceBytes }) : null;
         if (encoding === 'protobuf') decodePath.inc({ path: fast === null ? 'decode' : 'split' });
-        if (fast !== null) {
+        if (encoded && fast !== null) {
           const spanCount = fast.reduce((n, t) => n + t.spans, 0);
           checkSpanCount(spanCount);
-          if (spanCount > 0) await timedExport(spanCount, () => exporter.encodedTraces!.export(fast));
+          if (spanCount > 0) await timedExport(spanCount, () => encoded.export(fast));
           return reply(res, encoding, 200, exportResponse(encoding, 0, ''));
         }
         const received = decodeTraces(encoding, body);
