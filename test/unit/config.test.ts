@@ -11,7 +11,8 @@ describe('config', () => {
     assert.deepEqual(c.kafka.brokers, []);
     assert.equal(c.kafka.topic, 'otel-spans');
     assert.equal(c.kafka.partitions, 6);
-    assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs], [10_000, 1000]);
+    assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs, c.batch.maxConcurrentFlushes], [10_000, 1000, 1]);
+    assert.equal(c.kafka.producerClient, 'kafkajs');
     assert.deepEqual([c.clickhouse.url, c.clickhouse.dataDir, c.clickhouse.database, c.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store']);
   });
@@ -27,8 +28,10 @@ describe('config', () => {
   it('lets the environment override the file', () => {
     const c = resolveConfig(
       { exporters: { kafka: { brokers: ['file:9092'] } } },
-      { KAFKA_BROKERS: 'a:1, b:2', CLICKHOUSE_URL: 'http://ch:8123', OTLP_HTTP_ENDPOINT: ':4000', BATCH_MAX_ROWS: '50', BATCH_TIMEOUT: '250ms', CLICKHOUSE_TTL_DAYS: '7', TRACEHOUSE_DEFAULT_TENANT: 'solo' },
+      { KAFKA_BROKERS: 'a:1, b:2', CLICKHOUSE_URL: 'http://ch:8123', OTLP_HTTP_ENDPOINT: ':4000', BATCH_MAX_ROWS: '50', BATCH_TIMEOUT: '250ms', CLICKHOUSE_TTL_DAYS: '7', TRACEHOUSE_DEFAULT_TENANT: 'solo',
+        BATCH_MAX_CONCURRENT_FLUSHES: '3', KAFKA_PRODUCER_CLIENT: 'librdkafka', KAFKA_TOPIC_PARTITIONS: '2' },
     );
+    assert.deepEqual([c.batch.maxConcurrentFlushes, c.kafka.producerClient, c.kafka.partitions], [3, 'librdkafka', 2]);
     assert.deepEqual(c.kafka.brokers, ['a:1', 'b:2']);
     assert.equal(c.clickhouse.url, 'http://ch:8123');
     assert.deepEqual([c.otlp.host, c.otlp.port], ['0.0.0.0', 4000]);
@@ -52,6 +55,9 @@ describe('config', () => {
   it('refuses bad values with a message naming the key', () => {
     assert.throws(() => resolveConfig({ receivers: { kafka: { encoding: 'avro' } } }, {}), /receivers.kafka.encoding/);
     assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 0 } } }, {}), /send_batch_size/);
+    assert.throws(() => resolveConfig({ processors: { batch: { max_concurrent_flushes: 0 } } }, {}), /max_concurrent_flushes/);
+    assert.throws(() => resolveConfig({ exporters: { kafka: { client: 'rdkafka' } } }, {}), /exporters.kafka.client must be kafkajs or librdkafka/);
+    assert.throws(() => resolveConfig({}, { KAFKA_TOPIC_PARTITIONS: '0' }), /topic_partitions/);
     assert.throws(() => resolveConfig({ exporters: { clickhouse: { database: 'x; DROP' } } }, {}), /plain identifier/);
     assert.throws(() => resolveConfig({ service: { pipelines: { traces: { receivers: ['zipkin'] } } } }, {}), /unknown receiver "zipkin"/);
     assert.throws(() => resolveConfig({ receivers: { otlp: { protocols: { http: { endpoint: 'nope' } } } } }, {}), /host:port/);
