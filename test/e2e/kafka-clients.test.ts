@@ -1,6 +1,7 @@
 // The receiver's two producer clients (receiver/kafka-producers.ts) against the real broker: a trace
-// id lands on the same partition whichever client wrote it (both murmur2, as the Java client), and
-// spans from a real SDK reach ClickHouse through the librdkafka producer.
+// id lands on the same partition whichever client wrote it (both murmur2, as the Java client), spans
+// from a real SDK reach ClickHouse through the librdkafka producer, and with either client a span
+// larger than a Kafka message is answered 413 without stopping the receiver.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
@@ -71,4 +72,22 @@ describe('Kafka producer clients', () => {
     for (const [key, partitions] of partitionsByKey) assert.equal(partitions.size, 1, `trace ${key} on partitions ${[...partitions]}`);
     assert.ok(new Set([...partitionsByKey.values()].map((p) => [...p][0])).size > 1, 'traces spread over several partitions');
   });
+
+  for (const producerClient of ['kafkajs', 'librdkafka'] as const) {
+    it(`answers 413 for a span larger than a Kafka message, and keeps serving (${producerClient})`, async () => {
+      const receiver = await startTestPipeline('receiver', testConfig({ receivers: { otlp: { limits: { max_attribute_value_bytes: 4 * 1024 * 1024 } } }, exporters: { kafka: { client: producerClient } } }));
+      try {
+        const big = { key: 'gen_ai.prompt', value: { stringValue: 'x'.repeat(1_500_000) } };
+        const body = (attributes: object[]) =>
+          JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'llm', startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n), attributes }] }] }] });
+        const post = (text: string) => fetch(`${receiver.url}/v1/traces`, { method: 'POST', body: text, headers: { 'content-type': 'application/json' } });
+        const refused = await post(body([big]));
+        assert.equal(refused.status, 413);
+        assert.match(await refused.text(), /larger than the Kafka message limit/);
+        assert.equal((await post(body([]))).status, 200);
+      } finally {
+        await receiver.stop();
+      }
+    });
+  }
 });
