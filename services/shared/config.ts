@@ -180,7 +180,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       prices: readPrices(genai.prices),
     },
     batch: {
-      maxRows: env.BATCH_MAX_ROWS !== undefined ? int({ v: env.BATCH_MAX_ROWS }, 'v', 0) : int(batch, 'send_batch_size', 10_000),
+      maxRows: env.BATCH_MAX_ROWS !== undefined ? int({ v: env.BATCH_MAX_ROWS }, 'v', 0) : int(batch, 'send_batch_size', 30_000),
       maxDelayMs: env.BATCH_TIMEOUT !== undefined ? parseDurationMs(env.BATCH_TIMEOUT, 'BATCH_TIMEOUT') : duration(batch, 'timeout', 1000),
       maxConcurrentFlushes: env.BATCH_MAX_CONCURRENT_FLUSHES !== undefined ? int({ v: env.BATCH_MAX_CONCURRENT_FLUSHES }, 'v', 0) : int(batch, 'max_concurrent_flushes', 1),
     },

@@ -11,7 +11,7 @@ describe('config', () => {
     assert.deepEqual(c.kafka.brokers, []);
     assert.equal(c.kafka.topic, 'otel-spans');
     assert.equal(c.kafka.partitions, 6);
-    assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs, c.batch.maxConcurrentFlushes], [10_000, 1000, 1]);
+    assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs, c.batch.maxConcurrentFlushes], [30_000, 1000, 1]);
     assert.equal(c.kafka.producerClient, 'kafkajs');
     assert.deepEqual([c.clickhouse.url, c.clickhouse.dataDir, c.clickhouse.database, c.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store']);
