@@ -14,7 +14,7 @@ import { TelemetrySink } from '../services/shared/clickhouse/telemetry-sink.js';
 import { resolveConfig } from '../services/shared/config.js';
 import { createLogger } from '../services/shared/log.js';
 import { Registry } from '../services/shared/metrics.js';
-import { type NormalizedRows, Normalizer, mergeRows } from '../services/shared/normalize/rows.js';
+import { type NormalizedRows, Normalizer } from '../services/shared/normalize/rows.js';
 import { decodeTracesJson } from '../services/shared/otlp/json.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../services/shared/otlp/protobuf.js';
 import { prebuildRequests } from './workload.js';
@@ -69,7 +69,7 @@ export async function clickhouseInsert(record: Recorder, batchRows = 10_000, bat
     const batchesOfRows: NormalizedRows[] = [];
     const requests = prebuildRequests({ count: batches, spansPerRequest: batchRows, encoding: 'protobuf', gzip: false });
     for (const r of requests) batchesOfRows.push(normalizer.normalize(decodeTracesProtobuf(r.body).data));
-    await sink.insert(mergeRows([batchesOfRows[0]!]), 'bench:warmup');
+    await sink.insert(batchesOfRows[0]!, 'bench:warmup');
     let spans = 0;
     const cpu = process.cpuUsage();
     const started = performance.now();
