@@ -57,13 +57,13 @@ export async function startService(mode: 'receiver' | 'consumer', env: NodeJS.Pr
   };
 }
 
-export interface ProcStat {
+interface ProcStat {
   cpuSeconds: number;
   rssBytes: number;
   peakRssBytes: number;
 }
 
-export function procStat(pid: number): ProcStat {
+function procStat(pid: number): ProcStat {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

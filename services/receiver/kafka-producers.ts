@@ -26,7 +26,7 @@ export class MessageTooLargeError extends Error {
   override name = 'MessageTooLargeError';
 }
 
-export const NATIVE_CLIENT_PACKAGE = '@confluentinc/kafka-javascript';
+const NATIVE_CLIENT_PACKAGE = '@confluentinc/kafka-javascript';
 
 export async function createSpanProducer(kafka: Kafka, cfg: Config['kafka'], log: Logger): Promise<SpanProducer> {
   return cfg.producerClient === 'librdkafka' ? librdkafkaProducer(cfg, log) : kafkajsProducer(kafka, cfg);
