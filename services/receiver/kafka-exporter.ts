@@ -8,6 +8,7 @@ import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
 import { type TracesData, countSpans } from '../shared/otlp/model.js';
 import { encodeTracesProtobuf } from '../shared/otlp/protobuf.js';
+import { asBuffer } from '../shared/otlp/wire.js';
 import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
 import { splitByTrace } from './process.js';
 import type { EncodedTrace } from './split-protobuf.js';
@@ -37,7 +38,7 @@ export class KafkaExporter implements TracesExporter {
     this.encodedTraces = cfg.partitionTracesById
       ? {
           maxTraceBytes: MAX_MESSAGE_BYTES,
-          export: (traces: EncodedTrace[]) => this.send(traces.map((t) => ({ key: t.traceId, value: Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) }))),
+          export: (traces: EncodedTrace[]) => this.send(traces.map((t) => ({ key: t.traceId, value: asBuffer(t.bytes) }))),
         }
       : undefined;
   }
@@ -92,8 +93,7 @@ export class KafkaExporter implements TracesExporter {
   }
 
   private encodeFitting(key: string | null, data: TracesData): ProducerMessage[] {
-    const bytes = encodeTracesProtobuf(data);
-    const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const value = asBuffer(encodeTracesProtobuf(data));
     if (value.length <= MAX_MESSAGE_BYTES || countSpans(data) <= 1) return [{ key, value }];
     const [a, b] = halve(data);
     return [...this.encodeFitting(key, a), ...this.encodeFitting(key, b)];

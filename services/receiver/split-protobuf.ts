@@ -8,8 +8,8 @@
 import type { IngestLimits } from '../shared/config.js';
 import type { TenancyDefaults } from '../shared/normalize/attributes.js';
 import { type Resource, emptyResource } from '../shared/otlp/model.js';
-import { MAX_ANY_VALUE_DEPTH, readResource, writeResource } from '../shared/otlp/protobuf.js';
-import { ProtoReader, ProtoWriter, WireType } from '../shared/otlp/wire.js';
+import { MAX_ANY_VALUE_DEPTH, SPAN_WIRE_TYPES, readResource, writeResource } from '../shared/otlp/protobuf.js';
+import { ProtoReader, ProtoWriter, WireType, asBuffer } from '../shared/otlp/wire.js';
 import { acceptedStartWindow, limitResource, stampResource } from './process.js';
 
 export interface EncodedTrace {
@@ -33,9 +33,6 @@ export interface SplitOptions {
 /** Thrown inside the walk when the request must take the decoding path. */
 class NeedsDecoding extends Error {}
 const NEEDS_DECODING = new NeedsDecoding();
-
-/** Span field -> wire type the decoder reads it with (others are skipped as unknown), as in protobuf.ts. */
-const SPAN_WIRE_TYPES = [-1, 2, 2, 2, 2, 2, 0, 1, 1, 2, 0, 2, 0, 2, 0, 2, 5];
 
 interface ResourceInfo {
   /** ResourceSpans.resource with tenancy stamped, tag included. */
@@ -105,7 +102,7 @@ class RequestSplitter {
     private readonly opts: SplitOptions,
   ) {
     this.r = new ProtoReader(body);
-    this.buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.buf = asBuffer(body);
     this.walker = new SpanWalker(this.r, this.buf, opts.limits, acceptedStartWindow(opts.limits, opts.retentionDays, opts.nowMs ?? Date.now()));
   }
 
@@ -212,24 +209,17 @@ class SpanWalker {
         continue;
       }
       switch (r.field) {
-        case 1: {
-          const e = r.len();
-          traceStart = r.pos;
-          traceLen = e - r.pos;
-          r.pos = e;
+        case 1:
+          traceStart = r.skipBytes();
+          traceLen = r.pos - traceStart;
           break;
-        }
-        case 2: {
-          const e = r.len();
-          spanStart = r.pos;
-          spanLen = e - r.pos;
-          r.pos = e;
+        case 2:
+          spanStart = r.skipBytes();
+          spanLen = r.pos - spanStart;
           break;
-        }
         case 4: {
-          const e = r.len();
-          parentLen = e - r.pos;
-          r.pos = e;
+          const parentStart = r.skipBytes();
+          parentLen = r.pos - parentStart;
           break;
         }
         case 7: start = r.fixed64(); break;

@@ -84,7 +84,7 @@ function readScope(r: ProtoReader, end: number): InstrumentationScope {
 }
 
 /** Wire type each Span field must have; a field with another wire type is skipped as unknown. */
-const SPAN_WIRE_TYPES = [-1, 2, 2, 2, 2, 2, 0, 1, 1, 2, 0, 2, 0, 2, 0, 2, 5];
+export const SPAN_WIRE_TYPES = [-1, 2, 2, 2, 2, 2, 0, 1, 1, 2, 0, 2, 0, 2, 0, 2, 5];
 
 function readSpan(r: ProtoReader, end: number): Span {
   const s = emptySpan();

@@ -5,6 +5,11 @@ import { OtlpDecodeError } from './model.js';
 
 export const WireType = { VARINT: 0, I64: 1, LEN: 2, I32: 5 } as const;
 
+/** The same bytes as a Buffer, without copying. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 
 /**
  * One cursor over the whole buffer; nested messages are read up to the end position that len()
@@ -19,7 +24,7 @@ export class ProtoReader {
   private readonly view: DataView;
 
   constructor(bytes: Uint8Array) {
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.buf = asBuffer(bytes);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
@@ -119,6 +124,14 @@ export class ProtoReader {
     const out = new Uint8Array(this.buf.subarray(this.pos, end));
     this.pos = end;
     return out;
+  }
+
+  /** Steps over a length-delimited field; returns where its bytes start (they end at pos). */
+  skipBytes(): number {
+    const end = this.len();
+    const start = this.pos;
+    this.pos = end;
+    return start;
   }
 
   hex(): string {
