@@ -54,7 +54,7 @@ export function codecStages(record: Recorder): void {
   const splitOptions = { limits: config.otlp.limits, retentionDays: config.clickhouse.ttlDays, tenancy: config.tenancy, tenant: undefined, maxMessageBytes: 1_000_000 };
   record('split_protobuf_spans_per_s', 'receiver fast path: split per trace, no decode', n * perSecond(() => splitProtobufByTrace(proto!.body, splitOptions)), 'spans/s');
   record('normalize_rows_per_s', 'normalize (GenAI, cost, events) -> rows', n * perSecond(() => normalizer.normalize(decoded)), 'spans/s');
-  record('row_body_rows_per_s', 'row -> JSONCompactEachRow bytes', n * perSecond(() => spanRowsBody(rows)), 'rows/s');
+  record('row_body_rows_per_s', 'row -> RowBinary bytes', n * perSecond(() => spanRowsBody(rows)), 'rows/s');
 }
 
 /** Batches of `batchRows` span rows (and their events) through TelemetrySink into the embedded engine, with every materialized view. */

@@ -1,7 +1,8 @@
 // One ClickHouse client for the whole process: HTTP to a server when CLICKHOUSE_URL is set,
 // otherwise the embedded engine (chdb) at the data directory, through the same @clickhouse/client API.
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { type Config, ConfigError } from '../config.js';
@@ -28,7 +29,7 @@ export const BASE_SETTINGS: ClickHouseSettings = {
 export interface RawInsert {
   table: string;
   columns: readonly string[];
-  format: 'JSONCompactEachRow';
+  format: 'RowBinary';
   body: Buffer;
   /** Applied to this statement only. */
   settings: Record<string, string>;
@@ -41,6 +42,15 @@ export interface ClickHouseHandle {
   location: string;
   embedded: boolean;
   close(): Promise<void>;
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+}
+
+function settingName(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid ClickHouse setting name: ${name}`);
+  return name;
 }
 
 type ConnectionOption = NonNullable<Parameters<typeof createClient>[0]>['connection'];
@@ -82,10 +92,25 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
     connection: connection as unknown as ConnectionOption,
     clickhouse_settings: BASE_SETTINGS,
   });
-  // chdb's raw insert hands the bytes to the engine's parser zero-copy, with SETTINGS on the statement
-  // itself (nothing leaks into the session); through client.exec the body becomes part of one SQL string.
+  // chdb takes inline insert data in text formats only, so a binary body goes through a staging file
+  // the engine reads with INSERT ... FROM INFILE. SETTINGS ride on the statement: nothing leaks into
+  // the session. Files are removed after each INSERT, and whatever a crash left is removed here.
+  const staging = join(path, 'insert-staging');
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging);
+  let staged = 0;
   const insertRaw = async (i: RawInsert): Promise<void> => {
-    await connection.chdb.rawInsert({ table: i.table, columns: i.columns, format: i.format, values: i.body, settings: i.settings });
+    const file = join(staging, `${process.pid}-${++staged}.bin`);
+    await writeFile(file, i.body);
+    try {
+      const settings = Object.entries(i.settings).map(([k, v]) => `${settingName(k)} = ${sqlString(v)}`);
+      await connection.chdb.queryAsync(
+        `INSERT INTO ${i.table} (${i.columns.join(', ')}) FROM INFILE ${sqlString(file)}` +
+          `${settings.length > 0 ? ` SETTINGS ${settings.join(', ')}` : ''} FORMAT ${i.format}`,
+      );
+    } finally {
+      await rm(file, { force: true });
+    }
   };
   return { client, insertRaw, location: path, embedded: true, close: () => client.close() };
 }

@@ -1,5 +1,7 @@
 // Which ClickHouse errors mean "this data can never be inserted" (dead-letter it) as opposed to
 // "not now" (retry with backoff: server down, too many parts, memory, timeouts).
+import { RowEncodingError } from './row-binary.js';
+
 const DATA_ERROR_CODES = new Set([
   6, // CANNOT_PARSE_TEXT
   26, // CANNOT_PARSE_QUOTED_STRING
@@ -23,6 +25,7 @@ export function clickhouseErrorCode(err: unknown): number {
 }
 
 export function isDataError(err: unknown): boolean {
+  if (err instanceof RowEncodingError) return true;
   const code = clickhouseErrorCode(err);
   return Number.isInteger(code) && DATA_ERROR_CODES.has(code);
 }

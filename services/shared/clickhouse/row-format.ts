@@ -1,24 +1,12 @@
-// Insert bodies for spans_raw and events_raw in JSONCompactEachRow (one JSON array per row, columns
-// named once in the INSERT), written field by field. Hand-written because timestamps must go out as
-// exact integer nanoseconds: ClickHouse reads a JSON number into DateTime64(9) as ticks, while a
-// string is parsed "best effort" (a 10-digit string is taken as seconds, an 18-digit one rejected),
-// and JSON.stringify cannot print a bigint. Measured against JSONEachRow on 10k-row batches of the
-// bench's agent spans: 54% of the bytes, ~2.5x faster to write, ~25-30% less engine parse time.
+// Insert bodies for spans_raw and events_raw in RowBinary (row-binary.ts), columns named once in the
+// INSERT. Measured against the JSONCompactEachRow bodies they replace, on 10k-row batches of the
+// bench's agent spans: 13% fewer bytes, faster to write, and about half the engine's parse time.
 import type { EventRow, SpanRow } from '../normalize/rows.js';
-
-const q = JSON.stringify;
-
-/** A resource's attribute map is one object shared by all its spans' rows: serialized once. */
-const resourceText = new WeakMap<Record<string, string>, string>();
-function resourceAttributesText(m: Record<string, string>): string {
-  let text = resourceText.get(m);
-  if (text === undefined) resourceText.set(m, (text = q(m)));
-  return text;
-}
+import { RowBinaryWriter } from './row-binary.js';
 
 export interface InsertBody {
   columns: readonly string[];
-  format: 'JSONCompactEachRow';
+  format: 'RowBinary';
   body: Buffer;
 }
 
@@ -35,42 +23,96 @@ export const EVENT_COLUMNS = [
   'tokens_prompt', 'tokens_completion', 'tokens_total', 'cost_usd', 'normalizer_version',
 ] as const;
 
-/** One row's text, in SPAN_COLUMNS order. Ids and enum-like columns are known to need no escaping. */
-export function spanRowText(r: SpanRow): string {
-  return (
-    `[${q(r.tenant_id)},${q(r.env)},"${r.trace_id}","${r.span_id}","${r.parent_span_id}",${q(r.trace_state)},${q(r.service_name)},` +
-    `${q(r.operation)},"${r.span_kind}","${r.status_code}",${q(r.status_message)},${r.start_ts},${r.end_ts},${r.duration_ms},` +
-    `${resourceAttributesText(r.resource_attributes)},${q(r.attributes)},${q(r.scope_name)},${q(r.scope_version)},${r.events_count},${r.links_count},` +
-    `${q(r.gen_ai_operation)},${q(r.agent_name)},${q(r.provider)},${q(r.model)},${q(r.request_model)},${q(r.tool_name)},` +
-    `${r.tokens_prompt},${r.tokens_completion},${r.tokens_cache_read},${r.tokens_cache_write},${r.tokens_reasoning},${r.tokens_total},` +
-    `${r.cost_usd.toFixed(10)},"${r.cost_source}","${r.price_version}",${q(r.user_id)},${q(r.session_id)},${q(r.workflow_id)},` +
-    `${q(r.error_type)},${r.content_truncated},${r.content_dropped},${r.normalizer_version}]\n`
-  );
-}
-
-export function eventRowText(r: EventRow): string {
-  return (
-    `[${r.event_ts},${q(r.event_type)},${q(r.tenant_id)},${q(r.env)},${q(r.service_name)},"${r.trace_id}","${r.span_id}",${q(r.operation)},` +
-    `${q(r.payload_json)},${q(r.model)},${q(r.tool_name)},${r.tokens_prompt},${r.tokens_completion},${r.tokens_total},` +
-    `${r.cost_usd.toFixed(10)},${r.normalizer_version}]\n`
-  );
-}
-
-/** Rows to one insert body. Rows are joined in chunks: one giant concatenated string is slow to flatten into bytes. */
-function body<T>(rows: readonly T[], text: (row: T) => string): Buffer {
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < rows.length; i += 256) {
-    let s = '';
-    for (let j = i; j < Math.min(rows.length, i + 256); j++) s += text(rows[j]!);
-    chunks.push(Buffer.from(s));
+/** A resource's attribute map is one object shared by all its spans' rows: encoded once. */
+const resourceBytes = new WeakMap<Record<string, string>, Buffer>();
+function resourceAttributesBytes(m: Record<string, string>): Buffer {
+  let bytes = resourceBytes.get(m);
+  if (bytes === undefined) {
+    const w = new RowBinaryWriter(256);
+    w.stringMap(m);
+    resourceBytes.set(m, (bytes = Buffer.from(w.bytes())));
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  return bytes;
 }
+
+/** One row, in SPAN_COLUMNS order. */
+function writeSpanRow(w: RowBinaryWriter, r: SpanRow): void {
+  w.string(r.tenant_id);
+  w.string(r.env);
+  w.string(r.trace_id);
+  w.string(r.span_id);
+  w.string(r.parent_span_id);
+  w.string(r.trace_state);
+  w.string(r.service_name);
+  w.string(r.operation);
+  w.string(r.span_kind);
+  w.string(r.status_code);
+  w.string(r.status_message);
+  w.int64(r.start_ts);
+  w.int64(r.end_ts);
+  w.float64(r.duration_ms);
+  w.raw(resourceAttributesBytes(r.resource_attributes));
+  w.stringMap(r.attributes);
+  w.string(r.scope_name);
+  w.string(r.scope_version);
+  w.uint32(r.events_count);
+  w.uint32(r.links_count);
+  w.string(r.gen_ai_operation);
+  w.string(r.agent_name);
+  w.string(r.provider);
+  w.string(r.model);
+  w.string(r.request_model);
+  w.string(r.tool_name);
+  w.uint64(r.tokens_prompt);
+  w.uint64(r.tokens_completion);
+  w.uint64(r.tokens_cache_read);
+  w.uint64(r.tokens_cache_write);
+  w.uint64(r.tokens_reasoning);
+  w.uint64(r.tokens_total);
+  w.decimal18x10(r.cost_usd, 'cost_usd');
+  w.string(r.cost_source);
+  w.string(r.price_version);
+  w.string(r.user_id);
+  w.string(r.session_id);
+  w.string(r.workflow_id);
+  w.string(r.error_type);
+  w.uint8(r.content_truncated);
+  w.uint8(r.content_dropped);
+  w.uint16(r.normalizer_version);
+}
+
+/** One row, in EVENT_COLUMNS order. */
+function writeEventRow(w: RowBinaryWriter, r: EventRow): void {
+  w.int64(r.event_ts);
+  w.string(r.event_type);
+  w.string(r.tenant_id);
+  w.string(r.env);
+  w.string(r.service_name);
+  w.string(r.trace_id);
+  w.string(r.span_id);
+  w.string(r.operation);
+  w.string(r.payload_json);
+  w.string(r.model);
+  w.string(r.tool_name);
+  w.uint64(r.tokens_prompt);
+  w.uint64(r.tokens_completion);
+  w.uint64(r.tokens_total);
+  w.decimal18x10(r.cost_usd, 'cost_usd');
+  w.uint16(r.normalizer_version);
+}
+
+// Typical encoded row sizes of the bench's agent spans, so a body is allocated about once.
+const SPAN_ROW_BYTES = 640;
+const EVENT_ROW_BYTES = 320;
 
 export function spanRowsBody(rows: readonly SpanRow[]): InsertBody {
-  return { columns: SPAN_COLUMNS, format: 'JSONCompactEachRow', body: body(rows, spanRowText) };
+  const w = new RowBinaryWriter(rows.length * SPAN_ROW_BYTES);
+  for (const r of rows) writeSpanRow(w, r);
+  return { columns: SPAN_COLUMNS, format: 'RowBinary', body: w.bytes() };
 }
 
 export function eventRowsBody(rows: readonly EventRow[]): InsertBody {
-  return { columns: EVENT_COLUMNS, format: 'JSONCompactEachRow', body: body(rows, eventRowText) };
+  const w = new RowBinaryWriter(rows.length * EVENT_ROW_BYTES);
+  for (const r of rows) writeEventRow(w, r);
+  return { columns: EVENT_COLUMNS, format: 'RowBinary', body: w.bytes() };
 }

@@ -1,0 +1,140 @@
+// ClickHouse RowBinary: each row is its columns' values back to back, in the INSERT's column order,
+// with no names, quoting or escaping. Strings and map sizes are LEB128-length-prefixed; numbers are
+// little-endian. The engine reads it without a text parser, and the writer builds no JS strings.
+
+/** A value that cannot be written to its column; the row can never be inserted (a data error). */
+export class RowEncodingError extends Error {
+  override name = 'RowEncodingError';
+}
+
+const TWO_POW_32 = 4294967296;
+/** Strings this short fit their byte length (at most 3 bytes per UTF-16 unit) in a one-byte prefix. */
+const ONE_BYTE_PREFIX_MAX_CHARS = 42;
+/** Decimal(18, 10): 18 significant digits, 10 of them after the point. */
+const DECIMAL_18_10_LIMIT = 1e8;
+
+export class RowBinaryWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialBytes: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(1024, initialBytes));
+  }
+
+  /** The bytes written so far (a view, not a copy). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  private varint(v: number): void {
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  /** String, and LowCardinality(String) (the same bytes in RowBinary). */
+  string(s: string): void {
+    const n = s.length;
+    if (n < 0x80 && this.asciiWithOneBytePrefix(s, n)) return;
+    if (n <= ONE_BYTE_PREFIX_MAX_CHARS) {
+      this.ensure(1 + n * 3);
+      const written = this.buf.write(s, this.pos + 1);
+      this.buf[this.pos] = written;
+      this.pos += 1 + written;
+      return;
+    }
+    const len = Buffer.byteLength(s);
+    this.ensure(5 + len);
+    this.varint(len);
+    this.pos += this.buf.write(s, this.pos);
+  }
+
+  /** Writes `s` if it is all ASCII, byte per char by hand: for short strings faster than a call into Buffer.write. */
+  private asciiWithOneBytePrefix(s: string, n: number): boolean {
+    this.ensure(1 + n);
+    const buf = this.buf;
+    const start = this.pos + 1;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[start + i] = c;
+    }
+    buf[this.pos] = n;
+    this.pos = start + n;
+    return true;
+  }
+
+  /** Map(String, String) from a plain object, in its key order. */
+  stringMap(m: Record<string, string>): void {
+    const keys = Object.keys(m);
+    this.ensure(5);
+    this.varint(keys.length);
+    for (const k of keys) {
+      this.string(k);
+      this.string(m[k]!);
+    }
+  }
+
+  /** Bytes already in RowBinary (a value encoded once and reused). */
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  uint8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+
+  uint16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v, this.pos);
+    this.pos += 2;
+  }
+
+  uint32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v, this.pos);
+    this.pos += 4;
+  }
+
+  /** UInt64 from a non-negative safe integer. */
+  uint64(v: number): void {
+    this.ensure(8);
+    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.buf.writeUInt32LE(Math.floor(v / TWO_POW_32), this.pos + 4);
+    this.pos += 8;
+  }
+
+  /** Int64, and DateTime64 as ticks of its precision. */
+  int64(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigInt64LE(v, this.pos);
+    this.pos += 8;
+  }
+
+  float64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+
+  /** Decimal(18, 10) as its Int64 of 1e-10 units, rounded through the 10-decimal text as a text format would be. */
+  decimal18x10(v: number, column: string): void {
+    if (v === 0) return this.int64(0n);
+    if (!(Math.abs(v) < DECIMAL_18_10_LIMIT)) throw new RowEncodingError(`${column} ${v} does not fit Decimal(18, 10)`);
+    this.int64(BigInt(v.toFixed(10).replace('.', '')));
+  }
+}
