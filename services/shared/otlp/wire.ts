@@ -10,6 +10,16 @@ export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+const SHORT_STRING_MAX = 64;
+const SHORT_STRING_CACHE_SIZE = 4096;
+/** Recently decoded short ASCII strings by hash slot (process-wide: attribute keys and names repeat across requests). */
+const shortStrings: Array<string | undefined> = new Array<string | undefined>(SHORT_STRING_CACHE_SIZE).fill(undefined);
+
+function sameAscii(s: string, buf: Buffer, start: number, n: number): boolean {
+  if (s.length !== n) return false;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
 
 /**
  * One cursor over the whole buffer; nested messages are read up to the end position that len()
@@ -109,11 +119,22 @@ export class ProtoReader {
     this.pos = end;
     const n = end - start;
     if (n === 0) return '';
-    // Short ASCII strings (keys, names, most values) skip the UTF-8 decoder: one latin1 copy.
-    if (n <= 64) {
+    if (n <= SHORT_STRING_MAX) {
+      // Short ASCII strings (keys, names, most values) repeat across spans: hashed while checked
+      // for ASCII, and an identical earlier one is returned from the cache instead of decoded again.
       const buf = this.buf;
-      for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return buf.toString('utf8', start, end);
-      return buf.toString('latin1', start, end);
+      let hash = n;
+      for (let i = start; i < end; i++) {
+        const b = buf[i]!;
+        if (b >= 0x80) return buf.toString('utf8', start, end);
+        hash = Math.imul(hash ^ b, 0x01000193);
+      }
+      const slot = (hash ^ (hash >>> 15)) & (SHORT_STRING_CACHE_SIZE - 1);
+      const cached = shortStrings[slot];
+      if (cached !== undefined && sameAscii(cached, buf, start, n)) return cached;
+      const s = buf.toString('latin1', start, end);
+      shortStrings[slot] = s;
+      return s;
     }
     return this.buf.toString('utf8', start, end);
   }
