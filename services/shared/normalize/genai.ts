@@ -60,6 +60,26 @@ function count(a: Attrs, keys: readonly string[]): number | null {
   return null;
 }
 
+// Attribute names per canonical column, most specific convention first.
+const PROVIDER_KEYS = ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system', 'ai.model.provider', 'provider'];
+const CACHE_READ_KEYS = ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'llm.token_count.prompt_details.cache_read', 'ai.usage.cachedInputTokens'];
+const CACHE_WRITE_KEYS = ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens', 'llm.token_count.prompt_details.cache_write'];
+const PROMPT_KEYS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.promptTokens', 'tokens.prompt'];
+const VERCEL_INPUT_KEYS = ['ai.usage.inputTokens'];
+const COMPLETION_KEYS = ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion', 'ai.usage.completionTokens', 'ai.usage.outputTokens', 'tokens.completion'];
+const REASONING_KEYS = ['gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.reasoning_tokens', 'llm.token_count.completion_details.reasoning', 'ai.usage.reasoningTokens'];
+const TOTAL_KEYS = ['llm.token_count.total', 'llm.usage.total_tokens', 'ai.usage.totalTokens', 'gen_ai.usage.total_tokens', 'tokens.total'];
+const COST_KEYS = ['llm.cost.total', 'gen_ai.usage.cost', 'cost.usd', 'gen_ai.cost.usd'];
+const REQUEST_MODEL_KEYS = ['gen_ai.request.model', 'llm.request.model_name', 'llm.model_name', 'ai.model.id', 'model'];
+const RESPONSE_MODEL_KEYS = ['gen_ai.response.model', 'llm.response.model_name', 'ai.response.model'];
+const AGENT_NAME_KEYS = ['gen_ai.agent.name', 'agent.name'];
+const VERCEL_FUNCTION_KEYS = ['ai.telemetry.functionId'];
+const TOOL_NAME_KEYS = ['gen_ai.tool.name', 'tool.name', 'ai.toolCall.name', 'tool_name'];
+const USER_ID_KEYS = ['user_id', 'user.id', 'enduser.id', 'traceloop.association.properties.user_id', 'ai.telemetry.metadata.userId'];
+const SESSION_ID_KEYS = ['gen_ai.conversation.id', 'session.id', 'session_id', 'traceloop.association.properties.session_id', 'ai.telemetry.metadata.sessionId'];
+const WORKFLOW_ID_KEYS = ['workflow_id', 'workflow.id', 'traceloop.workflow.name', 'ai.telemetry.metadata.workflowId'];
+const ERROR_TYPE_KEYS = ['error.type'];
+
 const OPENINFERENCE_KINDS: Record<string, string> = {
   LLM: 'chat',
   EMBEDDING: 'embeddings',
@@ -105,7 +125,7 @@ function operationOf(a: Attrs): string {
 
 /** Provider ids as the conventions name them; Vercel's "openai.chat" style keeps its first part. */
 function providerOf(a: Attrs): string {
-  const p = first(a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system', 'ai.model.provider', 'provider']);
+  const p = first(a, PROVIDER_KEYS);
   const lower = p.toLowerCase();
   return a['ai.model.provider'] === p && lower.includes('.') ? lower.slice(0, lower.indexOf('.')) : lower;
 }
@@ -118,30 +138,30 @@ export function genAiFields(a: Attrs, statusCode: number, exceptionType: string)
   const operation = operationOf(a);
   const vercelOuter = a['ai.operationId'] !== undefined && operation === 'invoke_workflow';
 
-  const cacheRead = count(a, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'llm.token_count.prompt_details.cache_read', 'ai.usage.cachedInputTokens']);
-  const cacheWrite = count(a, ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens', 'llm.token_count.prompt_details.cache_write']);
-  let prompt = count(a, ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.promptTokens', 'tokens.prompt']);
+  const cacheRead = count(a, CACHE_READ_KEYS);
+  const cacheWrite = count(a, CACHE_WRITE_KEYS);
+  let prompt = count(a, PROMPT_KEYS);
   // Vercel AI SDK v5 reports input tokens without the cached ones.
-  const vercelInput = count(a, ['ai.usage.inputTokens']);
+  const vercelInput = count(a, VERCEL_INPUT_KEYS);
   if (prompt === null && vercelInput !== null) prompt = vercelInput + (cacheRead ?? 0);
-  const completion = count(a, ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion', 'ai.usage.completionTokens', 'ai.usage.outputTokens', 'tokens.completion']);
-  const reasoning = count(a, ['gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.reasoning_tokens', 'llm.token_count.completion_details.reasoning', 'ai.usage.reasoningTokens']);
-  const reportedTotal = count(a, ['llm.token_count.total', 'llm.usage.total_tokens', 'ai.usage.totalTokens', 'gen_ai.usage.total_tokens', 'tokens.total']);
+  const completion = count(a, COMPLETION_KEYS);
+  const reasoning = count(a, REASONING_KEYS);
+  const reportedTotal = count(a, TOTAL_KEYS);
   const total = prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : (reportedTotal ?? 0);
 
-  const costRaw = first(a, ['llm.cost.total', 'gen_ai.usage.cost', 'cost.usd', 'gen_ai.cost.usd']);
+  const costRaw = first(a, COST_KEYS);
   const cost = costRaw === '' ? NaN : Number(costRaw);
 
-  const requestModel = first(a, ['gen_ai.request.model', 'llm.request.model_name', 'llm.model_name', 'ai.model.id', 'model']);
-  const responseModel = first(a, ['gen_ai.response.model', 'llm.response.model_name', 'ai.response.model']);
+  const requestModel = first(a, REQUEST_MODEL_KEYS);
+  const responseModel = first(a, RESPONSE_MODEL_KEYS);
 
   return {
     gen_ai_operation: operation,
-    agent_name: first(a, ['gen_ai.agent.name', 'agent.name']) || entityName(a, 'agent') || first(a, ['ai.telemetry.functionId']),
+    agent_name: first(a, AGENT_NAME_KEYS) || entityName(a, 'agent') || first(a, VERCEL_FUNCTION_KEYS),
     provider: providerOf(a),
     model: responseModel || requestModel,
     request_model: requestModel,
-    tool_name: first(a, ['gen_ai.tool.name', 'tool.name', 'ai.toolCall.name', 'tool_name']) || entityName(a, 'tool'),
+    tool_name: first(a, TOOL_NAME_KEYS) || entityName(a, 'tool'),
     // Outer Vercel spans repeat their children's usage; counting it again would double the tokens.
     tokens_prompt: vercelOuter ? 0 : (prompt ?? 0),
     tokens_completion: vercelOuter ? 0 : (completion ?? 0),
@@ -150,9 +170,9 @@ export function genAiFields(a: Attrs, statusCode: number, exceptionType: string)
     tokens_reasoning: vercelOuter ? 0 : (reasoning ?? 0),
     tokens_total: vercelOuter ? 0 : total,
     reported_cost_usd: !vercelOuter && Number.isFinite(cost) && cost >= 0 ? cost : null,
-    user_id: first(a, ['user_id', 'user.id', 'enduser.id', 'traceloop.association.properties.user_id', 'ai.telemetry.metadata.userId']),
-    session_id: first(a, ['gen_ai.conversation.id', 'session.id', 'session_id', 'traceloop.association.properties.session_id', 'ai.telemetry.metadata.sessionId']),
-    workflow_id: first(a, ['workflow_id', 'workflow.id', 'traceloop.workflow.name', 'ai.telemetry.metadata.workflowId']),
-    error_type: first(a, ['error.type']) || exceptionType || (statusCode === 2 ? '_OTHER' : ''),
+    user_id: first(a, USER_ID_KEYS),
+    session_id: first(a, SESSION_ID_KEYS),
+    workflow_id: first(a, WORKFLOW_ID_KEYS),
+    error_type: first(a, ERROR_TYPE_KEYS) || exceptionType || (statusCode === 2 ? '_OTHER' : ''),
   };
 }
