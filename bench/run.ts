@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
     gzip: { type: 'boolean', default: false },
     target: { type: 'string' },
     /** Partitions of the bench topic (exporters.kafka.topic_partitions). */
-    partitions: { type: 'string', default: '6' },
+    partitions: { type: 'string', default: '3' },
     /** The receiver's producer: kafkajs or librdkafka (exporters.kafka.client). */
     'kafka-client': { type: 'string', default: 'kafkajs' },
     out: { type: 'string', default: 'bench-results.json' },

@@ -161,7 +161,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
     kafka: {
       brokers: env.KAFKA_BROKERS !== undefined ? splitList(env.KAFKA_BROKERS) : brokersFromFile,
       topic: env.KAFKA_TOPIC ?? str(kafkaOut, 'topic', str(kafkaIn, 'topic', 'otel-spans')),
-      partitions: env.KAFKA_TOPIC_PARTITIONS !== undefined ? int({ v: env.KAFKA_TOPIC_PARTITIONS }, 'v', 0) : int(kafkaOut, 'topic_partitions', 6),
+      partitions: env.KAFKA_TOPIC_PARTITIONS !== undefined ? int({ v: env.KAFKA_TOPIC_PARTITIONS }, 'v', 0) : int(kafkaOut, 'topic_partitions', 3),
       encoding,
       groupId: env.KAFKA_GROUP_ID ?? str(kafkaIn, 'group_id', 'tracehouse-consumer'),
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT !== undefined ? parseDurationMs(env.KAFKA_SESSION_TIMEOUT, 'KAFKA_SESSION_TIMEOUT') : duration(kafkaIn, 'session_timeout', 30_000),

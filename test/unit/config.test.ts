@@ -10,7 +10,7 @@ describe('config', () => {
     assert.deepEqual([c.otlp.host, c.otlp.port, c.otlp.maxBodyBytes], ['0.0.0.0', 4318, 20 * 1024 * 1024]);
     assert.deepEqual(c.kafka.brokers, []);
     assert.equal(c.kafka.topic, 'otel-spans');
-    assert.equal(c.kafka.partitions, 6);
+    assert.equal(c.kafka.partitions, 3);
     assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs, c.batch.maxConcurrentFlushes], [30_000, 1000, 1]);
     assert.equal(c.kafka.producerClient, 'kafkajs');
     assert.deepEqual([c.clickhouse.url, c.clickhouse.dataDir, c.clickhouse.database, c.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);

@@ -1,5 +1,6 @@
-// Which ClickHouse errors mean "this data can never be inserted" (dead-letter it) as opposed to
-// "not now" (retry with backoff: server down, too many parts, memory, timeouts).
+// Which errors mean "this data can never be inserted" (dead-letter it: ClickHouse rejected it, or the
+// row encoder could not write it) as opposed to "not now" (retry with backoff: server down, too many
+// parts, memory, timeouts).
 import { RowEncodingError } from './row-binary.js';
 
 const DATA_ERROR_CODES = new Set([
