@@ -1,68 +1,77 @@
-// Kafka stage: a kafkajs consumer group over the spans topic. Offsets are committed by the batch
-// stage around each INSERT, never by kafkajs (autoCommit off: research/kafka.md, kafkajs #1729).
-// On every assignment the commit metadata is read, so pending batches are rebuilt exactly.
-// Messages that cannot be decoded, or whose rows ClickHouse rejects, go to the dead-letter topic
-// with the reason in headers, and the partition moves on.
-import { type Admin, type Consumer, type EachBatchPayload, type Kafka, Partitioners, type Producer } from 'kafkajs';
+// Kafka stage: a kafkajs consumer group over the spans topic, feeding the exactly-once batch
+// protocol (partition-batches.ts). Offsets are committed by that protocol, never by kafkajs
+// (autoCommit off: research/kafka.md, kafkajs #1729).
+//
+// Two kafkajs behaviours the protocol must not meet, found under broker restarts:
+// - `consumer.commitOffsets` resolves without sending anything while the consumer is between a
+//   crash and its restart (Runner.commitOffsets returns when `!running`), and retries a failed
+//   commit after a rejoin under the new generation. So commits go through the read's own
+//   `commitOffsetsIfNecessary(offsets)` (one attempt, the generation of its consumer group) and
+//   count only when the COMMIT_OFFSETS event shows the coordinator stored exactly that offset.
+// - a crash it does not restart from (group coordinator not found) leaves the consumer stopped for
+//   good; this source then restarts it itself, with backoff.
+// Every rebalance, crash and join fences the batches of the assignment before it.
+import { type Admin, type Consumer, type EachBatchPayload, type Kafka, type PartitionOffset, Partitioners, type Producer } from 'kafkajs';
 import type { Config } from '../shared/config.js';
 import { ensureTopic } from '../shared/kafka.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
-import type { NormalizedRows, Normalizer } from '../shared/normalize/rows.js';
-import { decodeMessage } from './decode.js';
-import { type MessageRows, type OffsetRange, type PartitionBatches, parsePending } from './partition-batches.js';
+import type { BatchProtocol, Committed, LogMessage, OffsetStore } from './partition-batches.js';
 
-const HEARTBEAT_EVERY_MS = 3000;
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 10_000;
 
 export function deadLetterTopic(topic: string): string {
   return `${topic}-dlq`;
 }
 
-export class KafkaSource {
-  private readonly consumer: Consumer;
+/** A commit kafkajs did not deliver to the group coordinator (retryable: the batch is read again). */
+export class CommitNotConfirmedError extends Error {
+  constructor(partition: number, offset: bigint) {
+    super(`commit of offset ${offset} on partition ${partition} was not confirmed by the group coordinator`);
+    this.name = 'CommitNotConfirmedError';
+  }
+}
+
+type CommitVia = EachBatchPayload['commitOffsetsIfNecessary'];
+
+export class KafkaSource implements OffsetStore {
+  private consumer: Consumer;
   private readonly admin: Admin;
   private readonly dlq: Producer;
   private running = false;
   private joined = false;
-  /** Settles when the current assignment's pending batches are known; batch handlers wait for it. */
+  private batches: BatchProtocol | null = null;
+  /** Settles when the current assignment is read; reads of the log wait for it. */
   private assignmentReady: Promise<void> = Promise.resolve();
+  /** The commit function of the consumer group that delivered this epoch's reads. */
+  private commitVia: { epoch: number; commit: CommitVia } | null = null;
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
   private activeHandlers = 0;
   private readonly handlersIdle: Array<() => void> = [];
   private readonly consumedMessages;
   private readonly deadLettered;
   private readonly lag;
+  private readonly restartsTotal;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly cfg: Config['kafka'],
-    private readonly normalizer: Normalizer,
-    private batches: PartitionBatches | null,
     registry: Registry,
     private readonly log: Logger,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: cfg.groupId,
-      sessionTimeout: cfg.sessionTimeoutMs,
-      rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000),
-      heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
-      maxBytesPerPartition: 4 * 1024 * 1024,
-    });
+    this.consumer = this.createConsumer();
     this.admin = kafka.admin();
     this.dlq = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     this.consumedMessages = registry.counter('tracehouse_consumer_messages_total', 'Kafka messages consumed.');
     this.deadLettered = registry.counter('tracehouse_consumer_dead_letter_total', 'Messages sent to the dead-letter topic, by stage.');
     this.lag = registry.gauge('tracehouse_consumer_lag_messages', 'High watermark minus the next offset to read, per partition.');
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      this.joined = true;
-      const partitions = e.payload.memberAssignment[cfg.topic] ?? [];
-      this.log.info('joined consumer group', { group: cfg.groupId, partitions });
-      this.assignmentReady = this.loadAssignment(partitions);
-    });
-    this.consumer.on(this.consumer.events.CRASH, (e) => this.log.error('consumer crashed', { err: e.payload.error, restart: e.payload.restart }));
+    this.restartsTotal = registry.counter('tracehouse_consumer_restarts_total', 'Kafka consumer restarts after a crash kafkajs gave up on.');
   }
 
-  /** The batch stage, set once it exists (it needs this source's commit and rewind). */
-  attach(batches: PartitionBatches): void {
+  /** The batch stage, set once it exists (it needs this source as its offset store). */
+  attach(batches: BatchProtocol): void {
     this.batches = batches;
   }
 
@@ -74,28 +83,96 @@ export class KafkaSource {
     return this.running;
   }
 
-  commit(partition: number, offset: string, metadata: string): Promise<void> {
-    return this.consumer.commitOffsets([{ topic: this.cfg.topic, partition, offset, metadata }]);
+  private createConsumer(): Consumer {
+    const cfg = this.cfg;
+    const consumer = this.kafka.consumer({
+      groupId: cfg.groupId,
+      sessionTimeout: cfg.sessionTimeoutMs,
+      rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000),
+      heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    const { GROUP_JOIN, REBALANCING, CRASH } = consumer.events;
+    consumer.on(REBALANCING, () => {
+      this.joined = false;
+      this.batches!.fence();
+    });
+    consumer.on(GROUP_JOIN, (e) => {
+      if (consumer !== this.consumer) return;
+      const partitions = e.payload.memberAssignment[cfg.topic] ?? [];
+      this.joined = true;
+      this.restarts = 0;
+      this.log.info('joined consumer group', { group: cfg.groupId, partitions });
+      this.assignmentReady = this.batches!.assign(partitions).catch((err: unknown) => {
+        this.log.error('cannot read committed offsets; restarting the consumer', { err });
+        this.scheduleRestart();
+      });
+    });
+    consumer.on(CRASH, (e) => {
+      if (consumer !== this.consumer) return;
+      this.joined = false;
+      this.batches!.fence();
+      this.log.error('consumer crashed', { err: e.payload.error, restart: e.payload.restart });
+      if (!e.payload.restart) this.scheduleRestart();
+    });
+    return consumer;
   }
 
-  rewind(partition: number, offset: string): void {
-    if (this.running) this.consumer.seek({ topic: this.cfg.topic, partition, offset });
+  /** kafkajs stopped for good: a new consumer joins the group after a backoff. */
+  private scheduleRestart(): void {
+    if (!this.running || this.restartTimer !== null) return;
+    this.joined = false;
+    this.batches!.fence();
+    const wait = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** this.restarts++);
+    this.log.warn('restarting the Kafka consumer', { wait_ms: wait });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      const old = this.consumer;
+      this.consumer = this.createConsumer();
+      this.restartsTotal.inc();
+      void old
+        .disconnect()
+        .catch(() => undefined)
+        .then(() => this.run())
+        .catch((err: unknown) => {
+          this.log.error('Kafka consumer restart failed', { err });
+          this.scheduleRestart();
+        });
+    }, wait);
   }
 
-  private async loadAssignment(partitions: number[]): Promise<void> {
-    const pending = new Map<number, OffsetRange>();
-    try {
-      const [topic] = await this.admin.fetchOffsets({ groupId: this.cfg.groupId, topics: [this.cfg.topic] });
-      for (const p of topic?.partitions ?? []) {
-        const range = parsePending(p.metadata);
-        // Only a marker at the committed offset is current; anything else was superseded.
-        if (range !== null && partitions.includes(p.partition) && BigInt(p.offset) === range.first) pending.set(p.partition, range);
+  async commit(partition: number, offset: bigint, metadata: string): Promise<void> {
+    const via = this.commitVia;
+    if (via === null || via.epoch !== this.batches!.epoch) throw new CommitNotConfirmedError(partition, offset);
+    const wanted = String(offset);
+    let confirmed = false;
+    const stopListening = this.consumer.on(this.consumer.events.COMMIT_OFFSETS, (e) => {
+      for (const t of e.payload.topics) {
+        if (t.topic === this.cfg.topic && t.partitions.some((p) => p.partition === partition && String(p.offset) === wanted)) confirmed = true;
       }
-    } catch (err) {
-      this.log.error('cannot read committed offsets; restarting the consumer', { err });
-      throw err;
+    });
+    try {
+      // kafkajs sends `metadata` with each partition; its type does not declare it.
+      const entry: PartitionOffset & { metadata: string } = { partition, offset: wanted, metadata };
+      await via.commit({ topics: [{ topic: this.cfg.topic, partitions: [entry] }] });
+    } finally {
+      stopListening();
     }
-    this.batches!.assign(pending);
+    if (!confirmed) throw new CommitNotConfirmedError(partition, offset);
+  }
+
+  async committed(partitions: readonly number[]): Promise<Map<number, Committed>> {
+    const [topic] = await this.admin.fetchOffsets({ groupId: this.cfg.groupId, topics: [this.cfg.topic] });
+    const out = new Map<number, Committed>();
+    for (const p of topic?.partitions ?? []) {
+      if (!partitions.includes(p.partition)) continue;
+      out.set(p.partition, { offset: Number(p.offset) >= 0 ? BigInt(p.offset) : null, metadata: p.metadata });
+    }
+    return out;
+  }
+
+  seek(partition: number, offset: bigint): void {
+    if (this.running) this.consumer.seek({ topic: this.cfg.topic, partition, offset: String(offset) });
   }
 
   async start(): Promise<void> {
@@ -103,10 +180,15 @@ export class KafkaSource {
     await ensureTopic(this.admin, this.cfg.topic, this.cfg.partitions, this.log);
     await ensureTopic(this.admin, deadLetterTopic(this.cfg.topic), 1, this.log);
     await this.dlq.connect();
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: true });
     this.running = true;
-    await this.consumer.run({
+    await this.run();
+  }
+
+  private async run(): Promise<void> {
+    const consumer = this.consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.cfg.topic, fromBeginning: true });
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.cfg.partitions,
@@ -114,52 +196,25 @@ export class KafkaSource {
     });
   }
 
-  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    await this.assignmentReady;
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const batches = this.batches!;
-    const partition = batch.partition;
-    for (const message of batch.messages) {
-      if (!this.running || !isRunning() || isStale()) return;
-      let rows: NormalizedRows;
-      try {
-        rows = this.normalizer.normalize(decodeMessage(this.cfg.encoding, message.value).data);
-      } catch (err) {
-        await this.sendToDeadLetter(partition, message.offset, message.key, message.value, (err as Error).message, 'decode');
-        rows = { spans: [], events: [] };
-      }
-      if (batches.replayEndsBefore(partition, message.offset)) await this.waitWithHeartbeat(batches.endReplay(partition), heartbeat);
-      const added = batches.add(partition, { offset: message.offset, rows, key: message.key, value: message.value });
-      this.consumedMessages.inc();
-      // Marks the message as fetched, not committed (autoCommit is off): the next fetch continues after it.
-      resolveOffset(message.offset);
-      if (batches.replayEndsAt(partition, message.offset)) await this.waitWithHeartbeat(batches.endReplay(partition), heartbeat);
-      // Bound memory: wait until this partition's rows are inserted before reading more.
-      else if (batches.overloaded(partition)) await this.waitWithHeartbeat(added, heartbeat);
-    }
-    this.lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
-    await heartbeat();
+    const epoch = batches.epoch;
+    await this.assignmentReady;
+    if (epoch !== batches.epoch) return;
+    if (this.commitVia?.epoch !== epoch) this.commitVia = { epoch, commit: payload.commitOffsetsIfNecessary };
+    const { batch } = payload;
+    await batches.consume(epoch, batch.partition, batch.messages, payload);
+    this.consumedMessages.inc({}, batch.messages.length);
+    this.lag.set({ partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
+    await payload.heartbeat();
   }
 
-  /** kafkajs has no background heartbeat: keep the membership alive while an INSERT is slow. */
-  private async waitWithHeartbeat(p: Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
-    const timer = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
-    try {
-      await p.catch(() => undefined);
-    } finally {
-      clearInterval(timer);
-    }
-  }
-
-  deadLetter(partition: number, item: MessageRows, reason: string, stage: 'clickhouse'): Promise<void> {
-    return this.sendToDeadLetter(partition, item.offset, item.key, item.value, reason, stage);
-  }
-
-  private async sendToDeadLetter(partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string, stage: 'decode' | 'clickhouse'): Promise<void> {
-    this.log.error('message sent to dead-letter topic', { partition, offset, stage, reason });
+  async deadLetter(partition: number, message: LogMessage, reason: string, stage: 'decode' | 'clickhouse'): Promise<void> {
+    this.log.error('message sent to dead-letter topic', { partition, offset: message.offset, stage, reason });
     await this.dlq.send({
       topic: deadLetterTopic(this.cfg.topic),
       acks: -1,
-      messages: [{ key, value, headers: { 'x-tracehouse-error': reason, 'x-tracehouse-stage': stage, 'x-source-topic': this.cfg.topic, 'x-source-partition': String(partition), 'x-source-offset': offset } }],
+      messages: [{ key: message.key, value: message.value, headers: { 'x-tracehouse-error': reason, 'x-tracehouse-stage': stage, 'x-source-topic': this.cfg.topic, 'x-source-partition': String(partition), 'x-source-offset': message.offset } }],
     });
     this.deadLettered.inc({ stage });
   }
@@ -177,6 +232,7 @@ export class KafkaSource {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     if (this.activeHandlers > 0) await new Promise<void>((resolve) => this.handlersIdle.push(resolve));
     try {
       await this.batches?.flushAll();

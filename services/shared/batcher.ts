@@ -30,12 +30,26 @@ export class FlushLanes {
   }
 }
 
+/** The clock a batcher reads; a model test drives a virtual one. */
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface BatcherOptions<T> {
   maxWeight: number;
   maxDelayMs: number;
   weight: (item: T) => number;
   flush: (items: T[]) => Promise<void>;
   lanes?: FlushLanes;
+  timers?: Timers;
 }
 
 interface PendingBatch<T> {
@@ -51,12 +65,15 @@ export class Batcher<T> {
   private pending: PendingBatch<T> | null = null;
   private inFlight: Promise<void> | null = null;
   private inFlightWeight = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
+  private readonly timers: Timers;
   private closed = false;
   /** While held, neither size nor time flushes the pending batch; flush() still does. */
   private held = false;
 
-  constructor(private readonly opts: BatcherOptions<T>) {}
+  constructor(private readonly opts: BatcherOptions<T>) {
+    this.timers = opts.timers ?? systemTimers;
+  }
 
   /** Weight buffered or being flushed: what a caller limits to bound memory. */
   get backlog(): number {
@@ -113,20 +130,20 @@ export class Batcher<T> {
     });
     // A caller that does not await add() must not turn a failed flush into an unhandled rejection.
     done.catch(() => undefined);
-    return { items: [], weight: 0, openedAt: Date.now(), done, resolve, reject };
+    return { items: [], weight: 0, openedAt: this.timers.now(), done, resolve, reject };
   }
 
   private arm(): void {
     if (this.held || this.timer !== null || this.pending === null) return;
-    const wait = Math.max(0, this.pending.openedAt + this.opts.maxDelayMs - Date.now());
-    this.timer = setTimeout(() => {
+    const wait = Math.max(0, this.pending.openedAt + this.opts.maxDelayMs - this.timers.now());
+    this.timer = this.timers.setTimeout(() => {
       this.timer = null;
       this.kick(true);
     }, wait);
   }
 
   private disarm(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timer = null;
   }
 
@@ -134,7 +151,7 @@ export class Batcher<T> {
   private kick(force = false): void {
     const batch = this.pending;
     if (this.inFlight !== null || batch === null || (this.held && !force)) return;
-    if (!force && batch.weight < this.opts.maxWeight && Date.now() - batch.openedAt < this.opts.maxDelayMs) return this.arm();
+    if (!force && batch.weight < this.opts.maxWeight && this.timers.now() - batch.openedAt < this.opts.maxDelayMs) return this.arm();
     this.disarm();
     const lanes = this.opts.lanes;
     this.inFlight = (lanes ? lanes.acquire() : Promise.resolve())
