@@ -255,3 +255,12 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.ingest_watermark_mv TO {{dat
 SELECT tenant_id, max(start_ts) AS newest_span_ts, max(ingested_at) AS newest_ingested_at, toUInt64(count()) AS spans
 FROM {{database}}.spans_raw
 GROUP BY tenant_id;
+
+-- migration: 0006_views_run_as_their_definer
+-- The materialized views read spans_raw as the user who created them (the schema owner), so the
+-- ingest user needs INSERT only: it can feed the rollups without being able to read any span.
+ALTER TABLE {{database}}.spans_minute_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;
+ALTER TABLE {{database}}.llm_minute_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;
+ALTER TABLE {{database}}.tool_minute_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;
+ALTER TABLE {{database}}.trace_index_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;
+ALTER TABLE {{database}}.ingest_watermark_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;

@@ -9,11 +9,10 @@ import { ClickHouseDirectExporter } from './receiver/clickhouse-exporter.js';
 import type { TracesExporter } from './receiver/exporter.js';
 import { type ReceiverService, startReceiver } from './receiver/index.js';
 import { KafkaExporter } from './receiver/kafka-exporter.js';
-import { type AdminServer, type Route, startAdminServer } from './shared/admin-server.js';
+import { type AdminServer, startAdminServer } from './shared/admin-server.js';
 import { Batcher } from './shared/batcher.js';
 import { type ClickHouseHandle, openClickHouse } from './shared/clickhouse/client.js';
 import { migrate } from './shared/clickhouse/migrate.js';
-import { queryRoute } from './shared/clickhouse/query-route.js';
 import { TelemetrySink } from './shared/clickhouse/telemetry-sink.js';
 import { type Config, ConfigError, type PipelineConfig } from './shared/config.js';
 import { createKafka } from './shared/kafka.js';
@@ -61,12 +60,12 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
     let clickhouse: ClickHouseHandle | undefined;
     let sink: TelemetrySink | undefined;
     if (needsClickHouse) {
-      clickhouse = await openClickHouse(config.clickhouse);
+      clickhouse = await openClickHouse(config.clickhouse, log);
       const ch = clickhouse;
       stops.push(() => ch.close());
       if (config.clickhouse.migrateOnStart) await migrate(ch.client, config.clickhouse, log.child('migrate'));
       sink = new TelemetrySink(ch, config.clickhouse.database, registry, log.child('clickhouse'));
-      log.info('clickhouse ready', { location: ch.location, embedded: ch.embedded, database: config.clickhouse.database });
+      log.info('clickhouse ready', { location: ch.location, managed: ch.managed, database: config.clickhouse.database });
     }
     const normalizer = Normalizer.fromConfig(config);
     const kafka: Kafka | undefined = useKafka ? createKafka(config.kafka.brokers, config.kafka.clientId, log) : undefined;
@@ -97,11 +96,10 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
       stops.push(() => r.stop());
     }
 
-    const routes: Record<string, Route> = clickhouse?.embedded ? { '/query': queryRoute(clickhouse.client) } : {};
     const ready = (): boolean => (receiver?.ready() ?? true) && (consumer?.ready() ?? true);
-    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port, registry, ready, routes });
+    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port, registry, ready });
     stops.push(() => admin.close());
-    log.info('admin endpoint listening', { url: `http://${config.admin.host}:${admin.port}`, paths: ['/healthz', '/readyz', '/metrics', ...Object.keys(routes)] });
+    log.info('admin endpoint listening', { url: `http://${config.admin.host}:${admin.port}`, paths: ['/healthz', '/readyz', '/metrics'] });
 
     return { otlpPort: receiver?.port, adminPort: admin.port, registry, clickhouse, ready, stop: stopAll };
   } catch (err) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// tracehouse <start|receiver|consumer|migrate|query> [--config otel-collector.yaml]
+// tracehouse <start|receiver|consumer|clickhouse|migrate|query|...> [--config otel-collector.yaml]
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { startApp, type Mode } from './app.js';
-import { openClickHouse } from './shared/clickhouse/client.js';
+import { localClickHouse, localUsers, openClickHouse } from './shared/clickhouse/client.js';
 import { migrate } from './shared/clickhouse/migrate.js';
-import { readOnlyViolation } from './shared/clickhouse/query-route.js';
+import { READER_USER, deployUsersXml } from './shared/clickhouse/users.js';
 import { type Config, ConfigError, loadConfig } from './shared/config.js';
 import { TelemetrySink } from './shared/clickhouse/telemetry-sink.js';
 import { createKafka } from './shared/kafka.js';
@@ -19,12 +19,15 @@ import { createLogger } from './shared/log.js';
 const USAGE = `usage: tracehouse <command> [--config FILE]
 
 commands:
-  start              receiver + consumer in one process (embedded ClickHouse unless CLICKHOUSE_URL;
+  start              receiver + consumer in one process (the local ClickHouse server unless CLICKHOUSE_URL;
                      direct to ClickHouse unless KAFKA_BROKERS)
   receiver           OTLP/HTTP receiver -> Kafka
   consumer           Kafka -> ClickHouse
+  clickhouse         run the local ClickHouse server of the data directory in the foreground
+  clickhouse credentials   print the local server's users and passwords
+  clickhouse users-xml     print deploy/clickhouse/users.xml (the compose stack's users)
   migrate            apply clickhouse-init.sql migrations
-  query "<SQL>"      run a read-only query; prints rows as JSON lines
+  query "<SQL>"      run a query as the read-only user [--format JSONEachRow]; a FORMAT clause in the SQL wins
   demo               send realistic multi-tenant agent traffic with the OpenTelemetry SDK
                      [--endpoint http://localhost:4318] [--rate 5 runs/s] [--duration 60 s] [--tenants a,b,c]
   backfill rollups   rebuild the rollups from spans_raw for --from ISO-TIME [--to ISO-TIME] (idempotent)
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
       tenants: { type: 'string', default: 'acme,globex,initech' },
       from: { type: 'string' },
       to: { type: 'string' },
+      format: { type: 'string', default: 'JSONEachRow' },
     },
   });
   const [command, ...rest] = positionals;
@@ -62,7 +66,12 @@ async function main(): Promise<void> {
     case 'migrate':
       return runMigrate(config);
     case 'query':
-      return runQuery(config, rest.join(' '));
+      return runQuery(config, rest.join(' '), values.format!);
+    case 'clickhouse':
+      if (rest[0] === 'credentials') return printCredentials(config);
+      if (rest[0] === 'users-xml') return void process.stdout.write(deployUsersXml(config.clickhouse.database));
+      if (rest[0] !== undefined) throw new ConfigError(`unknown clickhouse subcommand "${rest[0]}" (credentials, users-xml)`);
+      return runClickHouse(config);
     case 'demo':
       await runDemo({
         endpoint: values.endpoint ?? `http://${config.otlp.host === '0.0.0.0' ? 'localhost' : config.otlp.host}:${config.otlp.port}`,
@@ -92,7 +101,7 @@ async function run(mode: Mode, config: Config): Promise<void> {
     process.stderr.write(
       `\nTracehouse is running.\n` +
         `  Send OTLP/HTTP traces to  http://${host}:${app.otlpPort}/v1/traces  (OTEL_EXPORTER_OTLP_ENDPOINT=http://${host}:${app.otlpPort})\n` +
-        `  Storage                   ${app.clickhouse?.location}${app.clickhouse?.embedded ? ' (embedded ClickHouse)' : ''}\n` +
+        `  ClickHouse                ${app.clickhouse?.location}${app.clickhouse?.managed ? ' (local server; users: npx tracehouse clickhouse credentials)' : ''}\n` +
         `  Kafka                     ${config.kafka.brokers.length > 0 ? config.kafka.brokers.join(',') : 'not configured: direct path'}\n` +
         `  Query                     npx tracehouse query "SELECT service_name, operation, count() FROM ${config.clickhouse.database}.spans_raw GROUP BY ALL"\n` +
         `  Health and metrics        http://${config.admin.host}:${app.adminPort}/healthz  /readyz  /metrics\n` +
@@ -122,7 +131,7 @@ async function runBackfill(config: Config, what: string | undefined, from: strin
   const range = { from: time(from, '--from'), to: time(to, '--to', new Date()) };
   if (range.to <= range.from) throw new ConfigError('--to must be after --from');
   const log = createLogger('backfill');
-  const ch = await openClickHouse(config.clickhouse);
+  const ch = await openClickHouse(config.clickhouse, log);
   try {
     await migrate(ch.client, config.clickhouse, log);
     if (what === 'rollups') return await backfillRollups(ch.client, config.clickhouse.database, range);
@@ -144,7 +153,7 @@ async function runBackfill(config: Config, what: string | undefined, from: strin
 
 async function runMigrate(config: Config): Promise<void> {
   const log = createLogger('migrate');
-  const ch = await openClickHouse(config.clickhouse);
+  const ch = await openClickHouse(config.clickhouse, log);
   try {
     const applied = await migrate(ch.client, config.clickhouse, log);
     log.info(applied.length > 0 ? 'migrations applied' : 'schema is up to date', { applied, location: ch.location });
@@ -153,31 +162,38 @@ async function runMigrate(config: Config): Promise<void> {
   }
 }
 
-/** Against CLICKHOUSE_URL directly; otherwise through the running embedded instance's admin endpoint. */
-async function runQuery(config: Config, sql: string): Promise<void> {
-  if (sql.trim() === '') throw new ConfigError('query needs the SQL as an argument');
-  const violation = readOnlyViolation(sql);
-  if (violation) throw new ConfigError(violation);
-  if (config.clickhouse.url !== '') {
-    const ch = await openClickHouse(config.clickhouse);
-    try {
-      const rs = await ch.client.query({ query: sql.trim().replace(/;\s*$/, ''), format: 'JSONEachRow' });
-      process.stdout.write(await rs.text());
-    } finally {
-      await ch.close();
-    }
-    return;
-  }
-  const url = `http://${config.admin.host === '0.0.0.0' ? '127.0.0.1' : config.admin.host}:${config.admin.port}/query`;
-  let res: Response;
+/** The local server in the foreground, until SIGTERM / Ctrl-C. */
+async function runClickHouse(config: Config): Promise<void> {
+  if (config.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: `tracehouse clickhouse` runs the local server, unset it first');
+  const log = createLogger('clickhouse');
+  const { server, endpoint } = await localClickHouse(config.clickhouse, log);
+  if (server === undefined) throw new ConfigError(`a local ClickHouse server for ${config.clickhouse.dataDir} already answers at ${endpoint.url}`);
+  exitOnSignal(() => server.stop(), log);
+  process.stderr.write(`ClickHouse server at ${server.url} (native port ${server.tcpPort}), data in ${config.clickhouse.dataDir}; users: npx tracehouse clickhouse credentials\n`);
+}
+
+function printCredentials(config: Config): void {
+  if (config.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: its users are managed by that server');
+  const { passwords } = localUsers(config.clickhouse);
+  for (const [user, password] of Object.entries(passwords)) process.stdout.write(`${user}\t${password}\n`);
+}
+
+const FORMAT_CLAUSE = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
+
+/** As the read-only user: CLICKHOUSE_URL's configured user, or the local server's reader. */
+async function runQuery(config: Config, sql: string, format: string): Promise<void> {
+  const statement = sql.trim().replace(/;\s*$/, '');
+  if (statement === '') throw new ConfigError('query needs the SQL as an argument');
+  if (!/^[A-Za-z]+$/.test(format)) throw new ConfigError(`--format must be a ClickHouse format name such as JSONEachRow, got ${JSON.stringify(format)}`);
+  const ch = await openClickHouse(config.clickhouse, createLogger('query', 30), READER_USER);
   try {
-    res = await fetch(url, { method: 'POST', body: sql });
-  } catch {
-    throw new ConfigError(`no running Tracehouse at ${url}: start one with \`npm start\`, or set CLICKHOUSE_URL to query a server`);
+    const result = await ch.client.exec({ query: FORMAT_CLAUSE.test(statement) ? statement : `${statement}\nFORMAT ${format}` });
+    for await (const chunk of result.stream) process.stdout.write(chunk as Buffer);
+  } catch (err) {
+    throw new ConfigError(`query failed: ${(err as Error).message}`);
+  } finally {
+    await ch.close();
   }
-  const text = await res.text();
-  if (!res.ok) throw new ConfigError(`query failed (${res.status}): ${text.trim()}`);
-  process.stdout.write(text);
 }
 
 main().catch((err: unknown) => {

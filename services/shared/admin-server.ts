@@ -1,10 +1,8 @@
 // The admin endpoint every service exposes: /healthz (process is up), /readyz (every component
-// reports ready), /metrics (Prometheus). Extra routes (the embedded query endpoint) plug in by path.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// reports ready), /metrics (Prometheus). Nothing else: data is read from ClickHouse, never through here.
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from './metrics.js';
-
-export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface AdminServer {
   readonly port: number;
@@ -16,18 +14,12 @@ export async function startAdminServer(opts: {
   port: number;
   registry: Registry;
   ready: () => boolean;
-  routes?: Record<string, Route>;
 }): Promise<AdminServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/healthz') return send(res, 200, 'ok\n');
     if (path === '/readyz') return opts.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
     if (path === '/metrics') return send(res, 200, opts.registry.render(), 'text/plain; version=0.0.4');
-    const route = opts.routes?.[path];
-    if (route) {
-      route(req, res).catch((err: Error) => send(res, 500, `${err.message}\n`));
-      return;
-    }
     send(res, 404, 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {

@@ -53,7 +53,19 @@ export interface Config {
   genai: { contentMaxBytes: number; noContentTenants: string[]; prices: ModelPrice[] };
   /** maxConcurrentFlushes: INSERTs at once across the consumer's partitions; a due batch waits (and grows) for a free one. */
   batch: { maxRows: number; maxDelayMs: number; maxConcurrentFlushes: number };
-  clickhouse: { url: string; dataDir: string; database: string; username: string; password: string; ttlDays: number; migrateOnStart: boolean };
+  clickhouse: {
+    url: string;
+    dataDir: string;
+    database: string;
+    username: string;
+    password: string;
+    ttlDays: number;
+    migrateOnStart: boolean;
+    /** The local server's ports when `url` is empty (0 = chosen by the OS). */
+    server: { httpPort: number; tcpPort: number };
+    /** Tenants that get a read user restricted to their rows. */
+    tenants: string[];
+  };
   admin: { host: string; port: number };
   pipelines: Record<string, PipelineConfig>;
 }
@@ -133,6 +145,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
   const batch = node(doc, 'processors', 'batch');
   const genai = node(doc, 'processors', 'genai');
   const ch = node(doc, 'exporters', 'clickhouse');
+  const chServer = node(doc, 'exporters', 'clickhouse', 'server');
   const metrics = node(doc, 'service', 'telemetry', 'metrics');
 
   const otlp = parseHostPort(env.OTLP_HTTP_ENDPOINT ?? str(http, 'endpoint', '0.0.0.0:4318'), 'receivers.otlp.protocols.http.endpoint');
@@ -192,6 +205,11 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       password: env.CLICKHOUSE_PASSWORD ?? str(ch, 'password', ''),
       migrateOnStart: (env.TRACEHOUSE_MIGRATE_ON_START ?? String(ch.migrate_on_start ?? true)) !== 'false',
       ttlDays: env.CLICKHOUSE_TTL_DAYS !== undefined ? int({ v: env.CLICKHOUSE_TTL_DAYS }, 'v', 30) : Math.round(duration(ch, 'ttl', 30 * 86_400_000) / 86_400_000),
+      server: {
+        httpPort: env.CLICKHOUSE_HTTP_PORT !== undefined ? int({ CLICKHOUSE_HTTP_PORT: env.CLICKHOUSE_HTTP_PORT }, 'CLICKHOUSE_HTTP_PORT', 8123) : int(chServer, 'http_port', 8123),
+        tcpPort: env.CLICKHOUSE_TCP_PORT !== undefined ? int({ CLICKHOUSE_TCP_PORT: env.CLICKHOUSE_TCP_PORT }, 'CLICKHOUSE_TCP_PORT', 9000) : int(chServer, 'tcp_port', 9000),
+      },
+      tenants: env.TRACEHOUSE_TENANTS !== undefined ? env.TRACEHOUSE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean) : strList(ch, 'tenants'),
     },
     admin,
     pipelines: readPipelines(doc),

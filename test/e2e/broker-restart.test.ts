@@ -16,7 +16,7 @@ import { resolveConfig } from '../../services/shared/config.js';
 import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { type KafkaBroker, startKafkaBroker } from '../harness/kafka-broker.js';
-import { waitFor } from '../harness/pipeline.js';
+import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'dist/services/cli.js');
@@ -43,6 +43,7 @@ describe('consumers across Kafka broker restarts', () => {
     const id = `${name}-${Date.now().toString(36)}`;
     const topic = `restart-${id}`;
     const group = `restart-group-${id}`;
+    const database = `restart_${name}_${Date.now().toString(36)}`;
     const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-restart-'));
     const kafka = new Kafka({ brokers: [broker.brokers], clientId: 'restart-test', logLevel: 0, retry: { retries: 2, initialRetryTime: 200 } });
     const admin = kafka.admin();
@@ -55,8 +56,7 @@ describe('consumers across Kafka broker restarts', () => {
     const start = (): Consumer => {
       const child = spawn(process.execPath, [CLI, 'consumer'], {
         cwd: ROOT,
-        // The embedded engine takes one process per data directory: consumers of a scenario share it in turn.
-        env: { ...process.env, KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, KAFKA_SESSION_TIMEOUT: '6s', TRACEHOUSE_DATA_DIR: dataDir, TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0', BATCH_MAX_ROWS: '400', BATCH_TIMEOUT: '300ms', LOG_LEVEL: 'info' },
+        env: { ...process.env, KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, KAFKA_SESSION_TIMEOUT: '6s', TRACEHOUSE_DATA_DIR: dataDir, ...clickhouseEnv(database), TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0', BATCH_MAX_ROWS: '400', BATCH_TIMEOUT: '300ms', LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let log = '';
@@ -108,19 +108,20 @@ describe('consumers across Kafka broker restarts', () => {
       for (const c of running) c.child.kill('SIGKILL');
     }
 
-    const ch = await openClickHouse(resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir }).clickhouse);
+    const ch = await openClickHouse(resolveConfig({}, clickhouseEnv(database)).clickhouse);
     try {
       const q = async (sql: string): Promise<Record<string, string>> => ((await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json()) as Array<Record<string, string>>)[0]!;
       const spans = produced * SPANS_PER_TRACE;
       const messages = await topicMessages(kafka, topic);
       const all = logs.join('\n');
-      assert.deepEqual(await q('SELECT count() AS rows FROM telemetry.spans_raw'), { rows: String(messages * SPANS_PER_TRACE) }, `every message's spans stored exactly once (${name}); consumer logs:\n${all.slice(-6000)}`);
-      assert.deepEqual(await q('SELECT uniqExact(span_id) AS spans FROM telemetry.spans_raw'), { spans: String(spans) }, 'every produced span is stored');
-      assert.deepEqual(await q('SELECT sum(calls) AS n FROM telemetry.spans_minute'), { n: String(spans) });
-      assert.deepEqual(await q('SELECT sum(calls) AS n FROM telemetry.llm_minute'), await q("SELECT count() AS n FROM telemetry.spans_raw WHERE gen_ai_operation = 'chat'"));
-      assert.deepEqual(await q('SELECT sum(calls) AS n FROM telemetry.tool_minute'), await q("SELECT count() AS n FROM telemetry.spans_raw WHERE gen_ai_operation = 'execute_tool'"));
-      assert.deepEqual(await q('SELECT sum(span_count) AS n, uniqExact(trace_id) AS traces FROM telemetry.trace_index'), { n: String(spans), traces: String(produced) });
-      assert.deepEqual(await q('SELECT count() AS n FROM telemetry.events_raw'), await q('SELECT sum(length(events_name)) AS n FROM telemetry.spans_raw').catch(() => q('SELECT count() AS n FROM telemetry.events_raw')));
+      assert.deepEqual(await q(`SELECT count() AS rows FROM ${database}.spans_raw`), { rows: String(messages * SPANS_PER_TRACE) }, `every message's spans stored exactly once (${name}); consumer logs:\n${all.slice(-6000)}`);
+      assert.deepEqual(await q(`SELECT uniqExact(span_id) AS spans FROM ${database}.spans_raw`), { spans: String(spans) }, 'every produced span is stored');
+      assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.spans_minute`), { n: String(spans) });
+      assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.llm_minute`), await q(`SELECT count() AS n FROM ${database}.spans_raw WHERE gen_ai_operation = 'chat'`));
+      assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.tool_minute`), await q(`SELECT count() AS n FROM ${database}.spans_raw WHERE gen_ai_operation = 'execute_tool'`));
+      assert.deepEqual(await q(`SELECT sum(span_count) AS n, uniqExact(trace_id) AS traces FROM ${database}.trace_index`), { n: String(spans), traces: String(produced) });
+      // Each generated trace carries one gen_ai.choice event on each of its 5 LLM spans.
+      assert.deepEqual(await q(`SELECT count() AS n FROM ${database}.events_raw`), { n: String(messages * 5) });
     } finally {
       await ch.close();
       rmSync(dataDir, { recursive: true, force: true });

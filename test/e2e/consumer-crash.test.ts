@@ -17,7 +17,7 @@ import { openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
-import { waitFor } from '../harness/pipeline.js';
+import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'dist/services/cli.js');
@@ -35,6 +35,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
   const id = Date.now().toString(36);
   const topic = `crash-${id}`;
   const group = `crash-group-${id}`;
+  const database = `crash_${id}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-crash-'));
   const kafka = new Kafka({ brokers: [brokers], clientId: 'crash-test', logLevel: 0 });
   const runs: Run[] = [];
@@ -47,7 +48,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
   function runConsumer(env: Record<string, string>, killAfterMs?: number, stopWhen?: () => Promise<boolean>): Promise<Run> {
     const child = spawn(process.execPath, [CLI, 'consumer'], {
       cwd: ROOT,
-      env: { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, KAFKA_SESSION_TIMEOUT: '6s', TRACEHOUSE_DATA_DIR: dataDir, TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0', BATCH_MAX_ROWS: batchSizes[runs.length % batchSizes.length]!, BATCH_TIMEOUT: '300ms', LOG_LEVEL: 'info', ...env },
+      env: { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, KAFKA_SESSION_TIMEOUT: '6s', TRACEHOUSE_DATA_DIR: dataDir, ...clickhouseEnv(database), TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0', BATCH_MAX_ROWS: batchSizes[runs.length % batchSizes.length]!, BATCH_TIMEOUT: '300ms', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -115,18 +116,18 @@ describe('consumer killed with SIGKILL mid-stream', () => {
     runs.push(last);
     assert.equal(last.code, 0, `the last run stops cleanly on SIGTERM:\n${last.log.slice(-2000)}`);
 
-    const ch = await openClickHouse(resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir }).clickhouse);
+    const ch = await openClickHouse(resolveConfig({}, clickhouseEnv(database)).clickhouse);
     try {
       const q = async (sql: string): Promise<Record<string, string>> => ((await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json()) as Array<Record<string, string>>)[0]!;
-      assert.deepEqual(await q('SELECT count() AS rows, uniqExact(span_id) AS spans FROM telemetry.spans_raw'), { rows: String(SPANS), spans: String(SPANS) });
-      assert.deepEqual(await q('SELECT count() AS n FROM telemetry.events_raw'), { n: String(events) });
-      assert.deepEqual(await q('SELECT sum(calls) AS n FROM telemetry.spans_minute'), { n: String(SPANS) });
-      assert.deepEqual(await q('SELECT sum(calls) AS n FROM telemetry.llm_minute'), { n: String(chatSpans) });
-      assert.deepEqual(await q('SELECT sum(calls) AS n FROM telemetry.tool_minute'), await q("SELECT count() AS n FROM telemetry.spans_raw WHERE gen_ai_operation = 'execute_tool'"));
-      assert.deepEqual(await q('SELECT sum(span_count) AS n, uniqExact(trace_id) AS traces FROM telemetry.trace_index'), { n: String(SPANS), traces: String(TRACES) });
+      assert.deepEqual(await q(`SELECT count() AS rows, uniqExact(span_id) AS spans FROM ${database}.spans_raw`), { rows: String(SPANS), spans: String(SPANS) });
+      assert.deepEqual(await q(`SELECT count() AS n FROM ${database}.events_raw`), { n: String(events) });
+      assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.spans_minute`), { n: String(SPANS) });
+      assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.llm_minute`), { n: String(chatSpans) });
+      assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.tool_minute`), await q(`SELECT count() AS n FROM ${database}.spans_raw WHERE gen_ai_operation = 'execute_tool'`));
+      assert.deepEqual(await q(`SELECT sum(span_count) AS n, uniqExact(trace_id) AS traces FROM ${database}.trace_index`), { n: String(SPANS), traces: String(TRACES) });
       assert.deepEqual(
-        await q('SELECT sum(tokens_total) AS t, toString(sum(cost_usd)) AS c FROM telemetry.llm_minute'),
-        await q("SELECT sum(tokens_total) AS t, toString(sum(toDecimal128(cost_usd, 10))) AS c FROM telemetry.spans_raw WHERE gen_ai_operation = 'chat'"),
+        await q(`SELECT sum(tokens_total) AS t, toString(sum(cost_usd)) AS c FROM ${database}.llm_minute`),
+        await q(`SELECT sum(tokens_total) AS t, toString(sum(toDecimal128(cost_usd, 10))) AS c FROM ${database}.spans_raw WHERE gen_ai_operation = 'chat'`),
       );
     } finally {
       await ch.close();

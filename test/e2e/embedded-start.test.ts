@@ -1,6 +1,7 @@
-// The newcomer path: `tracehouse start` with no Kafka and no ClickHouse server runs on the embedded
-// engine, accepts SDK traces, answers `tracehouse query` through the running instance, and exits 0
-// on SIGTERM with everything it acknowledged stored.
+// The newcomer path: `tracehouse start` with no Kafka and no CLICKHOUSE_URL starts its local
+// ClickHouse server, accepts SDK traces, answers `tracehouse query` (read-only user, over HTTP,
+// whatever the admin port), and exits 0 on SIGTERM, stopping the server, with everything it
+// acknowledged stored.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'dist/services/cli.js');
 const run = promisify(execFile);
 
-describe('tracehouse start (embedded default, no Kafka)', () => {
+describe('tracehouse start (local ClickHouse server, no Kafka)', () => {
   let child: ChildProcess;
   let stderr = '';
   let env: NodeJS.ProcessEnv;
@@ -27,9 +28,8 @@ describe('tracehouse start (embedded default, no Kafka)', () => {
   before(async () => {
     otlpPort = await freePort();
     const adminPort = await freePort();
-    env = { ...process.env, OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`, TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, TRACEHOUSE_DATA_DIR: dataDir, BATCH_TIMEOUT: '100ms', LOG_LEVEL: 'info' };
-    delete env.KAFKA_BROKERS;
-    delete env.CLICKHOUSE_URL;
+    env = { ...process.env, OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`, TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: String(await freePort()), CLICKHOUSE_TCP_PORT: String(await freePort()), BATCH_TIMEOUT: '100ms', LOG_LEVEL: 'info' };
+    for (const v of ['KAFKA_BROKERS', 'CLICKHOUSE_URL', 'CLICKHOUSE_USER', 'CLICKHOUSE_PASSWORD']) delete env[v];
     child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.resume();
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -75,14 +75,24 @@ describe('tracehouse start (embedded default, no Kafka)', () => {
     }
   });
 
-  it('refuses writes through the query command', async () => {
-    await assert.rejects(run(process.execPath, [CLI, 'query', 'DROP TABLE telemetry.spans_raw'], { cwd: ROOT, env }), /only SELECT/);
-    await assert.rejects(run(process.execPath, [CLI, 'query', 'SELECT 1; DROP TABLE telemetry.spans_raw'], { cwd: ROOT, env }), /only one statement/);
+  it('queries as the read-only user: writes, several statements, file() and url() are refused by the server', async () => {
+    const query = (sql: string, ...extra: string[]) => run(process.execPath, [CLI, 'query', sql, ...extra], { cwd: ROOT, env });
+    await assert.rejects(query('DROP TABLE telemetry.spans_raw'), /READONLY|ACCESS_DENIED|readonly/);
+    await assert.rejects(query("INSERT INTO telemetry.ingest_watermark (tenant_id) VALUES ('x')"), /READONLY|ACCESS_DENIED|readonly/);
+    await assert.rejects(query('SELECT 1; DROP TABLE telemetry.spans_raw'), /Multi-statements are not allowed|SYNTAX_ERROR/);
+    await assert.rejects(query("SELECT * FROM file('/etc/hostname', 'LineAsString')"), /ACCESS_DENIED/);
+    await assert.rejects(query("SELECT * FROM url('http://127.0.0.1:1/x', 'LineAsString')"), /ACCESS_DENIED/);
+    const rows = await query("SELECT count() AS n FROM telemetry.spans_raw WHERE tenant_id = 'newcomer'");
+    assert.ok(Number((JSON.parse(rows.stdout) as { n: string }).n) > 0);
+    assert.equal((await query('SELECT 1 AS x, 2 AS y FORMAT CSV')).stdout, '1,2\n');
+    assert.equal((await query('SELECT 1 AS x', '--format', 'TSVWithNames')).stdout, 'x\n1\n');
   });
 
-  it('exits 0 on SIGTERM', async () => {
+  it('exits 0 on SIGTERM and stops its ClickHouse server', async () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
+    const url = `http://127.0.0.1:${env.CLICKHOUSE_HTTP_PORT}/ping`;
+    await assert.rejects(fetch(url), 'the server is gone');
   });
 });

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { DASHBOARDS, DATASOURCE, type Dashboard, type Panel, type Target } from '../../grafana/src/dashboards.js';
 import { GRAFANA_DIR, render } from '../../grafana/src/generate.js';
+import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
@@ -60,7 +61,7 @@ describe('Grafana provisioning, validated offline on the real engine', () => {
   const allVars = (): Record<string, string[]> => ({ tenant: tenants, trace_id: [traceId] });
 
   before(async () => {
-    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL });
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, ...clickhouseEnv() });
     ch = await openClickHouse(cfg.clickhouse);
     await migrate(ch.client, { database: 'telemetry', ttlDays: 30 }, createLogger('test', 40));
     const sink = new TelemetrySink(ch, 'telemetry', new Registry(), createLogger('test', 50));

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { clickhouseEnv } from '../harness/pipeline.js';
 import { openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { resolveConfig } from '../../services/shared/config.js';
@@ -14,7 +15,7 @@ describe('tracehouse migrate', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('applies each migration once, records it, and is a no-op the second time', async () => {
-    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL, CLICKHOUSE_DATABASE: 'migrate_test', CLICKHOUSE_TTL_DAYS: '12' });
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, ...clickhouseEnv(), CLICKHOUSE_DATABASE: 'migrate_test', CLICKHOUSE_TTL_DAYS: '12' });
     const ch = await openClickHouse(cfg.clickhouse);
     try {
       const log = createLogger('test', 40);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
@@ -36,7 +37,7 @@ describe('per-minute rollups and the trace index', () => {
   }
 
   before(async () => {
-    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL, CLICKHOUSE_DATABASE: DB });
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, ...clickhouseEnv(), CLICKHOUSE_DATABASE: DB });
     ch = await openClickHouse(cfg.clickhouse);
     await migrate(ch.client, { database: DB, ttlDays: 30 }, createLogger('test', 40));
     sink = new TelemetrySink(ch, DB, new Registry(), createLogger('test', 50));

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { isDataError } from '../../services/shared/clickhouse/errors.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
@@ -94,7 +95,7 @@ describe('insert bodies (RowBinary) on the real engine', () => {
   }
 
   before(async () => {
-    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL, CLICKHOUSE_DATABASE: DB });
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, ...clickhouseEnv(), CLICKHOUSE_DATABASE: DB });
     ch = await openClickHouse(cfg.clickhouse);
     const log = createLogger('test', 40);
     await migrate(ch.client, cfg.clickhouse, log);

@@ -14,7 +14,7 @@ import { resolveConfig } from '../../services/shared/config.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { freePort } from '../harness/kafka-broker.js';
-import { waitFor } from '../harness/pipeline.js';
+import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'dist/services/cli.js');
@@ -53,7 +53,8 @@ describe('clean shutdown on SIGTERM', () => {
     dirs.push(dataDir);
     const adminPort = await freePort();
     // A batch that never fills and never times out on its own: only SIGTERM can flush it.
-    const consumer = start('consumer', { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, TRACEHOUSE_DATA_DIR: dataDir, TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, BATCH_MAX_ROWS: '1000000', BATCH_TIMEOUT: '10m' });
+    const database = `term_${id}`;
+    const consumer = start('consumer', { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, TRACEHOUSE_DATA_DIR: dataDir, ...clickhouseEnv(database), TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, BATCH_MAX_ROWS: '1000000', BATCH_TIMEOUT: '10m' });
     await waitFor(async () => consumer.output().includes('joined consumer group'), 60_000, 'consumer joined');
     const producer = kafka.producer();
     await producer.connect();
@@ -66,9 +67,9 @@ describe('clean shutdown on SIGTERM', () => {
     consumer.child.kill('SIGTERM');
     assert.equal(await consumer.exited, 0, consumer.output().slice(-2000));
     assert.deepEqual(await offsets(topic, group), ends, 'everything read was committed');
-    const ch = await openClickHouse(resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir }).clickhouse);
+    const ch = await openClickHouse(resolveConfig({}, clickhouseEnv(database)).clickhouse);
     try {
-      const [row] = await (await ch.client.query({ query: 'SELECT count() AS n FROM telemetry.spans_raw', format: 'JSONEachRow' })).json<{ n: string }>();
+      const [row] = await (await ch.client.query({ query: `SELECT count() AS n FROM ${database}.spans_raw`, format: 'JSONEachRow' })).json<{ n: string }>();
       assert.equal(row!.n, '200');
     } finally {
       await ch.close();

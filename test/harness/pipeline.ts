@@ -1,9 +1,6 @@
 // Test helpers: a Tracehouse instance in this test process on free ports, with its own Kafka topic
-// and consumer group. Embedded ClickHouse allows one data directory per process, so all pipelines
-// of one test file share this process's directory (tests keep apart by tenant and trace ids).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// and consumer group, on the test file's ClickHouse server (clickhouse-server.ts; tests keep apart
+// by tenant and trace ids, or by database).
 import { randomUUID } from 'node:crypto';
 import { type Mode, type RunningApp, startApp } from '../../services/app.js';
 import { type Config, resolveConfig } from '../../services/shared/config.js';
@@ -17,26 +14,25 @@ export interface TestPipeline {
   stop(): Promise<void>;
 }
 
-let processDataDir: string | undefined;
-function dataDir(): string {
-  if (processDataDir === undefined) {
-    const dir = (processDataDir = mkdtempSync(join(tmpdir(), 'tracehouse-ch-')));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return processDataDir;
+/** The test file's ClickHouse server as environment variables, with `database` when given. */
+export function clickhouseEnv(database?: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of ['CLICKHOUSE_URL', 'CLICKHOUSE_USER', 'CLICKHOUSE_PASSWORD']) if (process.env[v] !== undefined) env[v] = process.env[v]!;
+  if (database !== undefined) env.CLICKHOUSE_DATABASE = database;
+  return env;
 }
 
-/** Config for a test: unique topic/group/data dir, ports chosen by the OS. */
+/** Config for a test: unique topic/group, ports chosen by the OS. */
 export function testConfig(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Config {
   const id = randomUUID().slice(0, 8);
   const doc = {
     receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } }, kafka: { topic: `spans-${id}`, group_id: `group-${id}` } },
     processors: { batch: { send_batch_size: 500, timeout: '200ms' } },
-    exporters: { kafka: { topic: `spans-${id}`, topic_partitions: 6 }, clickhouse: { data_dir: dataDir() } },
+    exporters: { kafka: { topic: `spans-${id}`, topic_partitions: 6 } },
     service: { telemetry: { metrics: { address: '127.0.0.1:0' } } },
   };
   deepMerge(doc, overrides);
-  const passThrough = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, CLICKHOUSE_URL: process.env.CLICKHOUSE_URL };
+  const passThrough = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, ...clickhouseEnv() };
   return resolveConfig(doc, { ...passThrough, ...env });
 }
 

@@ -1,6 +1,6 @@
 // `npm test`: starts a real Kafka broker (unless KAFKA_BROKERS is set), then runs every
-// *.test.js under dist/test with node's test runner, one process per file (chdb must not be
-// loaded in worker threads), and stops the broker afterwards.
+// *.test.js under dist/test with node's test runner, one process per file, each with a ClickHouse
+// server of its own (clickhouse-server.ts, unless CLICKHOUSE_URL is set), and stops the broker afterwards.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -34,7 +34,8 @@ async function main(): Promise<number> {
   } else process.stdout.write(`# using KAFKA_BROKERS=${env.KAFKA_BROKERS}\n`);
   try {
     const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+    const preload = join(testRoot, 'harness/clickhouse-server.js');
+    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--import', preload, ...files], { stdio: 'inherit', env });
     return await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   } finally {
     await broker?.destroy();

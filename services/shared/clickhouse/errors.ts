@@ -1,6 +1,7 @@
 // Which errors mean "this data can never be inserted" (dead-letter it: ClickHouse rejected it, or the
 // row encoder could not write it) as opposed to "not now" (retry with backoff: server down, too many
 // parts, memory, timeouts).
+import { ClickHouseError } from '@clickhouse/client';
 import { RowEncodingError } from './row-binary.js';
 
 const DATA_ERROR_CODES = new Set([
@@ -19,10 +20,9 @@ const DATA_ERROR_CODES = new Set([
   469, // VIOLATED_CONSTRAINT
 ]);
 
-/** The ClickHouse error code: `code` from @clickhouse/client over HTTP, `clickhouseCode` from chdb's raw insert. */
+/** The ClickHouse error code of a @clickhouse/client error. */
 export function clickhouseErrorCode(err: unknown): number {
-  const e = err as { code?: unknown; clickhouseCode?: unknown } | null;
-  return Number(e?.clickhouseCode ?? e?.code);
+  return err instanceof ClickHouseError ? Number(err.code) : Number.NaN;
 }
 
 export function isDataError(err: unknown): boolean {
