@@ -1,12 +1,11 @@
-# Receiver and consumer image. The embedded engine (chdb, optional) is left out: in the stack the
-# services talk HTTP to the ClickHouse server.
+# Receiver and consumer image. The local ClickHouse server's engine (@chdb/lib-linux-x64-gnu,
+# optional) is left out: in the stack the services talk HTTP to the ClickHouse server.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --ignore-scripts --omit=optional --no-audit --no-fund
+# Only the services are compiled: the image runs nothing else.
 COPY services ./services
-COPY test ./test
-COPY bench ./bench
 RUN npx tsc -p tsconfig.json
 
 FROM node:20-bookworm-slim
