@@ -5,7 +5,7 @@
 // stage's ENTRYPOINT is started with each compose `command` (migrate, receiver, consumer) and the
 // environment compose gives it, against the suite's Kafka broker and a ClickHouse server carrying the
 // stack's deploy/clickhouse/users.xml; each must pass the compose healthcheck (/readyz) or, for the
-// one-shot migrate, exit 0. Any step that fails fails the test. Not replayed: the base image itself
+// one-shot migrate, exit 0; the ClickHouse healthcheck runs against that server. Any step that fails fails the test. Not replayed: the base image itself
 // (node:20-bookworm-slim; this machine's Node 20 stands in for it) and `USER node`.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -188,6 +188,13 @@ describe('the Dockerfile and compose stack, replayed without a Docker engine', (
     assert.deepEqual(final.entrypoint, ['node', 'dist/services/cli.js']);
     assert.ok(existsSync(join(final.root, final.workdir, 'dist/services/cli.js')));
     assert.ok(!existsSync(join(final.root, final.workdir, 'node_modules/typescript')), 'the final stage has no dev dependencies');
+  });
+
+  it("passes compose's ClickHouse healthcheck against the server", () => {
+    const check = compose.services.clickhouse!.healthcheck!.test;
+    assert.equal(check[0], 'CMD-SHELL');
+    const run = spawnSync('sh', ['-c', check[1]!.replace('http://localhost:8123', clickhouse.url)], { timeout: 10_000 });
+    assert.equal(run.status, 0, String(run.stderr));
   });
 
   it('runs the one-shot migrate job to completion', async () => {
