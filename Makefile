@@ -7,7 +7,7 @@ help:            ## list targets
 install:         ## npm dependencies and the TypeScript build
 	npm install
 
-start: install   ## the pipeline on this machine (embedded ClickHouse; direct path unless KAFKA_BROKERS)
+start: install   ## the pipeline on this machine (local ClickHouse server; direct path unless KAFKA_BROKERS)
 	npm start
 
 test:            ## the test suite (starts a real Kafka broker from Maven Central jars)
@@ -31,7 +31,7 @@ down:            ## stop the stack
 logs:            ## follow the stack's logs
 	docker compose logs -f --tail=100
 
-migrate:         ## apply clickhouse-init.sql (CLICKHOUSE_URL, or the embedded data dir)
+migrate:         ## apply clickhouse-init.sql (CLICKHOUSE_URL, or the local server of the data dir)
 	node dist/services/cli.js migrate
 
 FROM ?= $(shell date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)

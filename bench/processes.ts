@@ -63,7 +63,7 @@ interface ProcStat {
   peakRssBytes: number;
 }
 
-function procStat(pid: number): ProcStat {
+export function procStat(pid: number): ProcStat {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

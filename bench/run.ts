@@ -7,6 +7,10 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { localClickHouse } from '../services/shared/clickhouse/client.js';
+import { resolveConfig } from '../services/shared/config.js';
+import { createLogger } from '../services/shared/log.js';
 import { type KafkaBroker, startKafkaBroker } from '../test/harness/kafka-broker.js';
 import { clickhouseInsert, codecStages, kafkaProduceConsume } from './micro.js';
 import { ProcessSampler, type ServiceProcess, startService } from './processes.js';
@@ -116,15 +120,12 @@ async function load(url: string, requests: PrebuiltRequest[], opts: { encoding: 
   return result;
 }
 
-async function query(adminUrl: string, sql: string): Promise<Array<Record<string, string>>> {
-  const res = await fetch(`${adminUrl}/query`, { method: 'POST', body: sql });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`query failed: ${text}`);
-  return text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+async function query(ch: ClickHouseClient, sql: string): Promise<Array<Record<string, string>>> {
+  return (await ch.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } })).json();
 }
 
-async function queryNumber(adminUrl: string, sql: string): Promise<number> {
-  return Number(Object.values((await query(adminUrl, sql))[0]!)[0]);
+async function queryNumber(ch: ClickHouseClient, sql: string): Promise<number> {
+  return Number(Object.values((await query(ch, sql))[0]!)[0]);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -158,14 +159,18 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-bench-'));
   const id = Date.now().toString(36);
   const topic = `bench-${id}`;
-  const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${id}`, TRACEHOUSE_DATA_DIR: dataDir, KAFKA_PRODUCER_CLIENT: args['kafka-client'], KAFKA_TOPIC_PARTITIONS: args.partitions };
+  // The ClickHouse server is a process of its own (as deployed), measured like the others.
+  const chConfig = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
+  const { endpoint, server } = await localClickHouse(chConfig, createLogger('bench', 30));
+  const ch = createClient({ url: endpoint.url, username: endpoint.username, password: endpoint.password });
+  const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${id}`, CLICKHOUSE_URL: endpoint.url, CLICKHOUSE_USER: endpoint.username, CLICKHOUSE_PASSWORD: endpoint.password, KAFKA_PRODUCER_CLIENT: args['kafka-client'], KAFKA_TOPIC_PARTITIONS: args.partitions };
   const services: ServiceProcess[] = [];
   try {
     const consumer = await startService('consumer', env, args.profile);
     services.push(consumer);
     const receiver = await startService('receiver', env, args.profile);
     services.push(receiver);
-    const pids = new Map<string, number>([['receiver', receiver.pid], ['consumer', consumer.pid]]);
+    const pids = new Map<string, number>([['receiver', receiver.pid], ['consumer', consumer.pid], ['clickhouse server', server!.pid!]]);
     if (broker?.pid !== undefined) pids.set('kafka broker', broker.pid);
     pids.set('load generator', process.pid);
     const sampler = new ProcessSampler(pids);
@@ -175,7 +180,7 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
     sampler.markLoadEnd();
     const expected = r.acceptedSpans + r.probes.size;
     let stored = 0;
-    while ((stored = await queryNumber(consumer.adminUrl, 'SELECT count() FROM telemetry.spans_raw')) < expected) {
+    while ((stored = await queryNumber(ch, 'SELECT count() FROM telemetry.spans_raw')) < expected) {
       if (performance.now() - loadStart > (seconds + 600) * 1000) throw new Error(`only ${stored} of ${expected} spans reached ClickHouse`);
       await new Promise((w) => setTimeout(w, 200));
     }
@@ -183,9 +188,9 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
     const usage = sampler.stop();
     if (stored !== expected) throw new Error(`${stored} spans stored for ${expected} accepted`);
 
-    const ingested = await query(consumer.adminUrl, `SELECT trace_id, toUnixTimestamp64Milli(ingested_at) AS at FROM telemetry.spans_raw WHERE tenant_id = '${PROBE_TENANT}'`);
+    const ingested = await query(ch, `SELECT trace_id, toUnixTimestamp64Milli(ingested_at) AS at FROM telemetry.spans_raw WHERE tenant_id = '${PROBE_TENANT}'`);
     const freshness = ingested.map((row) => Number(row.at) - r.probes.get(row.trace_id!)!).sort((a, b) => a - b);
-    const bytesPerRow = await queryNumber(consumer.adminUrl, "SELECT sum(bytes_on_disk) / sum(rows) FROM system.parts WHERE active AND database = 'telemetry' AND table = 'spans_raw'");
+    const bytesPerRow = await queryNumber(ch, "SELECT sum(bytes_on_disk) / sum(rows) FROM system.parts WHERE active AND database = 'telemetry' AND table = 'spans_raw'");
 
     const accepted = r.acceptedSpans / r.seconds;
     const committed = r.acceptedSpans / allStored;
@@ -213,6 +218,8 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
     table.push(['target: freshness p99 < 2 s', verdict(percentile(freshness, 99) < TARGETS.freshnessP99Ms)]);
   } finally {
     for (const s of services.reverse()) await s.stop();
+    await ch.close();
+    await server!.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

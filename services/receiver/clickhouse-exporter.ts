@@ -1,4 +1,4 @@
-// Direct stage for the embedded default (no Kafka configured): spans are normalized, batched, and
+// Direct stage for the default without Kafka: spans are normalized, batched, and
 // the request is answered only after the INSERT holding its rows has committed.
 import type { Batcher } from '../shared/batcher.js';
 import type { NormalizedRows, Normalizer } from '../shared/normalize/rows.js';

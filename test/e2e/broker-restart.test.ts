@@ -1,8 +1,10 @@
 // Exactly-once across Kafka broker restarts: a steady producer writes one message per trace while
 // `tracehouse consumer` processes read the topic; the broker is stopped (SIGTERM) and started again
 // several times under load, with one consumer, with two consumers in the group, and with consumers
-// SIGKILLed around a restart. Afterwards every produced span is in spans_raw exactly once and every
-// rollup agrees with spans_raw. Uses a broker of its own so it can restart it.
+// SIGKILLed around a restart, all writing to the test file's ClickHouse server; and a ClickHouse
+// server SIGKILLed twice under load. Afterwards every
+// produced span is in spans_raw exactly once and every rollup agrees with spans_raw. Uses a broker of
+// its own so it can restart it.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, type Producer } from 'kafkajs';
-import { openClickHouse } from '../../services/shared/clickhouse/client.js';
+import { localClickHouse, openClickHouse } from '../../services/shared/clickhouse/client.js';
+import { createLogger } from '../../services/shared/log.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
@@ -38,8 +41,8 @@ describe('consumers across Kafka broker restarts', () => {
     await broker?.destroy();
   });
 
-  /** One scenario: its own topic, group and data directory; `script` runs while the producer writes. */
-  async function scenario(name: string, consumers: number, script: (ctx: { start: () => Consumer; running: Consumer[] }) => Promise<void>): Promise<void> {
+  /** One scenario: its own topic, group and database; `script` runs while the producer writes. */
+  async function scenario(name: string, consumers: number, script: (ctx: { start: () => Consumer; running: Consumer[] }) => Promise<void>, server: Record<string, string> = {}): Promise<void> {
     const id = `${name}-${Date.now().toString(36)}`;
     const topic = `restart-${id}`;
     const group = `restart-group-${id}`;
@@ -56,7 +59,7 @@ describe('consumers across Kafka broker restarts', () => {
     const start = (): Consumer => {
       const child = spawn(process.execPath, [CLI, 'consumer'], {
         cwd: ROOT,
-        env: { ...process.env, KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, KAFKA_SESSION_TIMEOUT: '6s', TRACEHOUSE_DATA_DIR: dataDir, ...clickhouseEnv(database), TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0', BATCH_MAX_ROWS: '400', BATCH_TIMEOUT: '300ms', LOG_LEVEL: 'info' },
+        env: { ...process.env, KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, KAFKA_SESSION_TIMEOUT: '6s', TRACEHOUSE_DATA_DIR: dataDir, ...clickhouseEnv(database), ...server, TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0', BATCH_MAX_ROWS: '400', BATCH_TIMEOUT: '300ms', LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let log = '';
@@ -108,7 +111,7 @@ describe('consumers across Kafka broker restarts', () => {
       for (const c of running) c.child.kill('SIGKILL');
     }
 
-    const ch = await openClickHouse(resolveConfig({}, clickhouseEnv(database)).clickhouse);
+    const ch = await openClickHouse(resolveConfig({}, { ...clickhouseEnv(database), ...server }).clickhouse);
     try {
       const q = async (sql: string): Promise<Record<string, string>> => ((await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json()) as Array<Record<string, string>>)[0]!;
       const spans = produced * SPANS_PER_TRACE;
@@ -143,6 +146,42 @@ describe('consumers across Kafka broker restarts', () => {
         await restartBroker(4000);
       }
       await sleep(4000);
+    });
+  });
+
+  it('a ClickHouse server SIGKILLed twice under load (its supervisor restarts it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracehouse-restart-ch-'));
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
+    const { endpoint, server } = await localClickHouse(cfg, createLogger('restart-test', 40));
+    try {
+      await scenario(
+        'chkill',
+        1,
+        async () => {
+          for (const wait of [6000, 6000]) {
+            await sleep(wait);
+            const pid = server!.pid!;
+            process.kill(pid, 'SIGKILL');
+            await waitFor(async () => server!.pid !== pid && (await server!.ping()), 60_000, 'the ClickHouse server restarted');
+          }
+          await sleep(4000);
+        },
+        { CLICKHOUSE_URL: endpoint.url, CLICKHOUSE_USER: endpoint.username, CLICKHOUSE_PASSWORD: endpoint.password },
+      );
+    } finally {
+      await server!.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('two consumers in the group, the broker restarted twice under load', async () => {
+    await scenario('two', 2, async ({ running }) => {
+      await waitFor(async () => running.every((c) => c.log().includes('joined consumer group')), 60_000, 'both joined');
+      await sleep(5000);
+      await restartBroker(4000);
+      await sleep(6000);
+      await restartBroker(2000);
+      await sleep(5000);
     });
   });
 

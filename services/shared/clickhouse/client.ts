@@ -35,6 +35,8 @@ export interface ClickHouseHandle {
   location: string;
   /** True when this process started the local server (and stops it on close). */
   managed: boolean;
+  /** The local server's process, when this process started it. */
+  serverPid: number | undefined;
   close(): Promise<void>;
 }
 
@@ -106,6 +108,9 @@ export async function openClickHouse(cfg: Config['clickhouse'], log: Logger = cr
     insertRaw,
     location: endpoint.url,
     managed: local?.server !== undefined,
+    get serverPid() {
+      return local?.server?.pid;
+    },
     close: async () => {
       await client.close();
       await local?.server?.stop();
