@@ -94,6 +94,7 @@ export class KafkaSource implements OffsetStore {
     });
     const { GROUP_JOIN, REBALANCING, CRASH } = consumer.events;
     consumer.on(REBALANCING, () => {
+      if (consumer !== this.consumer) return;
       this.joined = false;
       this.batches!.fence();
     });

@@ -167,7 +167,8 @@ export class ClickHouseServer {
       this.restarts = 0;
     } catch (err) {
       this.opts.log.error('clickhouse server restart failed', { err });
-      if (!this.stopping) void this.onExit(child, null);
+      // launch() made the failed process the current one: retry from it, with a longer backoff.
+      if (!this.stopping && this.child !== null) void this.onExit(this.child, null);
     }
   }
 
