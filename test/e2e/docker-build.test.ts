@@ -5,7 +5,8 @@
 // stage's ENTRYPOINT is started with each compose `command` (migrate, receiver, consumer) and the
 // environment compose gives it, against the suite's Kafka broker and a ClickHouse server carrying the
 // stack's deploy/clickhouse/users.xml; each must pass the compose healthcheck (/readyz) or, for the
-// one-shot migrate, exit 0; the ClickHouse healthcheck runs against that server. Any step that fails fails the test. Not replayed: the base image itself
+// one-shot migrate, exit 0; the ClickHouse and Kafka healthchecks run against that server and the
+// broker. Any step that fails fails the test. Not replayed: the base image itself
 // (node:20-bookworm-slim; this machine's Node 20 stands in for it) and `USER node`.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -194,6 +195,16 @@ describe('the Dockerfile and compose stack, replayed without a Docker engine', (
     const check = compose.services.clickhouse!.healthcheck!.test;
     assert.equal(check[0], 'CMD-SHELL');
     const run = spawnSync('sh', ['-c', check[1]!.replace('http://localhost:8123', clickhouse.url)], { timeout: 10_000 });
+    assert.equal(run.status, 0, String(run.stderr));
+  });
+
+  it("passes compose's Kafka healthcheck against the suite's broker (kafka-topics.sh's class from the fetched jars)", () => {
+    const check = compose.services.kafka!.healthcheck!.test;
+    assert.equal(check[0], 'CMD-SHELL');
+    const lib = join(process.env.TRACEHOUSE_KAFKA_HOME ?? join(ROOT, '.kafka'), 'lib');
+    const command = check[1]!.replace('/opt/kafka/bin/kafka-topics.sh', `java -cp '${lib}/*' org.apache.kafka.tools.TopicCommand`).replace('localhost:9092', process.env.KAFKA_BROKERS!);
+    assert.notEqual(command, check[1], 'the healthcheck runs kafka-topics.sh against localhost:9092');
+    const run = spawnSync('sh', ['-c', command], { timeout: 60_000 });
     assert.equal(run.status, 0, String(run.stderr));
   });
 

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureLauncher } from '../../services/shared/clickhouse/server.js';
 import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
 
 const testRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,6 +27,8 @@ async function main(): Promise<number> {
   // The receiver's librdkafka producer is tested too; the script builds it once (scripts/kafka/native-client.sh).
   const native = spawnSync('bash', [join(ROOT, 'scripts/kafka/native-client.sh')], { stdio: 'inherit' });
   if (native.status !== 0) throw new Error('scripts/kafka/native-client.sh failed: cannot install the librdkafka client the tests use');
+  // Built once here, not by the first test files racing to start their servers.
+  if (!env.CLICKHOUSE_URL) ensureLauncher();
   if (!env.KAFKA_BROKERS) {
     const started = Date.now();
     broker = await startKafkaBroker();

@@ -4,7 +4,7 @@
 // native protocols on 127.0.0.1 only; Tracehouse talks to it over HTTP exactly as to any server.
 // The child is supervised: restarted with backoff if it dies, stopped with SIGTERM.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -47,10 +47,14 @@ export function ensureLauncher(): string {
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(LAUNCHER_SOURCE).mtimeMs) return out;
   mkdirSync(dirname(out), { recursive: true });
   const cc = process.env.CC ?? 'cc';
-  const built = spawnSync(cc, ['-O2', '-o', out, LAUNCHER_SOURCE, '-ldl'], { encoding: 'utf8' });
+  // Built aside and renamed into place: another process starting a server meanwhile sees no half-written binary.
+  const tmp = `${out}.${process.pid}.tmp`;
+  const built = spawnSync(cc, ['-O2', '-o', tmp, LAUNCHER_SOURCE, '-ldl'], { encoding: 'utf8' });
   if (built.error !== undefined || built.status !== 0) {
+    rmSync(tmp, { force: true });
     throw new ConfigError(`cannot build the ClickHouse launcher with ${cc} (install a C compiler, e.g. apt-get install gcc, or set CC): ${built.error?.message ?? built.stderr}`);
   }
+  renameSync(tmp, out);
   return out;
 }
 
@@ -135,7 +139,13 @@ export class ClickHouseServer {
     closeSync(logFd);
     this.child = child;
     if (!this.referenced) child.unref();
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => {
+      child.once('exit', (code) => r(code));
+      child.once('error', (err) => {
+        this.opts.log.error('cannot run the ClickHouse launcher', { err });
+        r(null);
+      });
+    });
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       const state = await Promise.race([exited.then((code) => ({ code })), new Promise<null>((r) => setTimeout(() => r(null), 100))]);
