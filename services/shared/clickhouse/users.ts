@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ConfigError } from '../config.js';
 
 /** Tables a tenant's read user is restricted to its own rows in. */
 export const TENANT_TABLES = ['spans_raw', 'events_raw', 'spans_minute', 'llm_minute', 'tool_minute', 'trace_index', 'ingest_watermark'] as const;
@@ -29,6 +30,8 @@ export const READER_USER = 'tracehouse_reader';
 export const tenantUser = (tenant: string): string => `tracehouse_tenant_${tenant.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 const xmlText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+// `--` may not appear inside an XML comment.
+const xmlComment = (s: string): string => `<!-- ${xmlText(s).replace(/--/g, '- -')} -->`;
 const sqlString = (s: string): string => `'${s.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 
 export function sha256Hex(password: string): string {
@@ -54,9 +57,14 @@ export function tracehouseUsers(database: string, tenants: readonly string[], pa
 }
 
 export function renderUsersXml(users: readonly UserSpec[], database: string, header: string): string {
-  const lines = [`<!-- ${xmlText(header)} -->`, '<clickhouse>', '    <profiles>', '        <default/>', '        <tracehouse_readonly>', '            <readonly>2</readonly>', '        </tracehouse_readonly>', '    </profiles>', '    <quotas><default/></quotas>', '    <users>'];
+  const names = new Set<string>();
   for (const u of users) {
-    lines.push(`        <!-- ${xmlText(u.comment)} -->`, `        <${u.name}>`);
+    if (names.has(u.name)) throw new ConfigError(`exporters.clickhouse.tenants: two tenants map to the ClickHouse user ${u.name} (non-alphanumeric characters become _)`);
+    names.add(u.name);
+  }
+  const lines = [xmlComment(header), '<clickhouse>', '    <profiles>', '        <default/>', '        <tracehouse_readonly>', '            <readonly>2</readonly>', '        </tracehouse_readonly>', '    </profiles>', '    <quotas><default/></quotas>', '    <users>'];
+  for (const u of users) {
+    lines.push(`        ${xmlComment(u.comment)}`, `        <${u.name}>`);
     const p = u.password;
     lines.push(p === 'none' ? '            <password></password>' : 'sha256' in p ? `            <password_sha256_hex>${p.sha256}</password_sha256_hex>` : `            <password from_env="${p.fromEnv}"/>`);
     lines.push(`            <networks><ip>${p === 'none' ? '::1' : '::/0'}</ip></networks>`, `            <profile>${u.readonly ? 'tracehouse_readonly' : 'default'}</profile>`, '            <quota>default</quota>');
