@@ -11,7 +11,7 @@ import { type ReceiverService, startReceiver } from './receiver/index.js';
 import { KafkaExporter } from './receiver/kafka-exporter.js';
 import { type AdminServer, startAdminServer } from './shared/admin-server.js';
 import { Batcher } from './shared/batcher.js';
-import { type ClickHouseHandle, openClickHouse } from './shared/clickhouse/client.js';
+import { type ClickHouseHandle, openClickHouse, waitForClickHouse } from './shared/clickhouse/client.js';
 import { migrate } from './shared/clickhouse/migrate.js';
 import { TelemetrySink } from './shared/clickhouse/telemetry-sink.js';
 import { type Config, ConfigError, type PipelineConfig } from './shared/config.js';
@@ -63,6 +63,7 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
       clickhouse = await openClickHouse(config.clickhouse, log);
       const ch = clickhouse;
       stops.push(() => ch.close());
+      await waitForClickHouse(ch, log);
       if (config.clickhouse.migrateOnStart) await migrate(ch.client, config.clickhouse, log.child('migrate'));
       sink = new TelemetrySink(ch, config.clickhouse.database, registry, log.child('clickhouse'));
       log.info('clickhouse ready', { location: ch.location, managed: ch.managed, database: config.clickhouse.database });

@@ -2,7 +2,7 @@
 // `tracehouse consumer` processes read the topic; the broker is stopped (SIGTERM) and started again
 // several times under load, with one consumer, with two consumers in the group, and with consumers
 // SIGKILLed around a restart, all writing to the test file's ClickHouse server; and a ClickHouse
-// server SIGKILLed twice under load. Afterwards every
+// server SIGKILLed twice under load, and one that is not up yet when the consumer starts. Afterwards every
 // produced span is in spans_raw exactly once and every rollup agrees with spans_raw. Uses a broker of
 // its own so it can restart it.
 import assert from 'node:assert/strict';
@@ -13,12 +13,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, type Producer } from 'kafkajs';
-import { localClickHouse, openClickHouse } from '../../services/shared/clickhouse/client.js';
+import { localClickHouse, localUsers, openClickHouse } from '../../services/shared/clickhouse/client.js';
+import type { ClickHouseServer } from '../../services/shared/clickhouse/server.js';
+import { ADMIN_USER } from '../../services/shared/clickhouse/users.js';
 import { createLogger } from '../../services/shared/log.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
-import { type KafkaBroker, startKafkaBroker } from '../harness/kafka-broker.js';
+import { type KafkaBroker, freePort, startKafkaBroker } from '../harness/kafka-broker.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -170,6 +172,31 @@ describe('consumers across Kafka broker restarts', () => {
       );
     } finally {
       await server!.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a consumer started while its ClickHouse server is down waits for it, then stores everything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracehouse-restart-ch-'));
+    const port = await freePort();
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_HTTP_PORT: String(port), CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
+    const password = localUsers(cfg).passwords[ADMIN_USER]!;
+    let server: ClickHouseServer | undefined;
+    try {
+      await scenario(
+        'late',
+        1,
+        async ({ running }) => {
+          await sleep(6000);
+          assert.match(running[0]!.log(), /ClickHouse is not reachable yet; waiting/);
+          assert.equal(running[0]!.child.exitCode, null, 'the consumer waits instead of exiting');
+          server = (await localClickHouse(cfg, createLogger('restart-test', 40))).server;
+          await sleep(5000);
+        },
+        { CLICKHOUSE_URL: `http://127.0.0.1:${port}`, CLICKHOUSE_USER: ADMIN_USER, CLICKHOUSE_PASSWORD: password },
+      );
+    } finally {
+      await server?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

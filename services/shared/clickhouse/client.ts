@@ -83,6 +83,20 @@ export async function localClickHouse(cfg: Config['clickhouse'], log: Logger, us
   return { endpoint: credentials(server.url), server };
 }
 
+/**
+ * Waits until the server answers a ping: a service started before its ClickHouse (or while it
+ * restarts) waits, not ready, instead of exiting; Kafka keeps what arrives meanwhile.
+ */
+export async function waitForClickHouse(ch: ClickHouseHandle, log: Logger): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const ping = await ch.client.ping();
+    if (ping.success) return;
+    const wait = Math.min(5000, 250 * 2 ** attempt);
+    log.warn('ClickHouse is not reachable yet; waiting', { location: ch.location, wait_ms: wait, err: ping.error });
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
 export async function openClickHouse(cfg: Config['clickhouse'], log: Logger = createLogger('clickhouse'), user: LocalUser = ADMIN_USER): Promise<ClickHouseHandle> {
   const local = cfg.url === '' ? await localClickHouse(cfg, log, user) : undefined;
   const endpoint = local?.endpoint ?? { url: cfg.url, username: cfg.username, password: cfg.password };
