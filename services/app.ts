@@ -98,7 +98,7 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
     }
 
     const ready = (): boolean => (receiver?.ready() ?? true) && (consumer?.ready() ?? true);
-    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port, registry, ready });
+    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port ?? (mode === 'consumer' ? 8889 : 8888), registry, ready });
     stops.push(() => admin.close());
     log.info('admin endpoint listening', { url: `http://${config.admin.host}:${admin.port}`, paths: ['/healthz', '/readyz', '/metrics'] });
 

@@ -66,7 +66,8 @@ export interface Config {
     /** Tenants that get a read user restricted to their rows. */
     tenants: string[];
   };
-  admin: { host: string; port: number };
+  /** port null = the service's default: 8888, or 8889 for `tracehouse consumer` (both run on one machine). */
+  admin: { host: string; port: number | null };
   pipelines: Record<string, PipelineConfig>;
 }
 
@@ -149,7 +150,8 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
   const metrics = node(doc, 'service', 'telemetry', 'metrics');
 
   const otlp = parseHostPort(env.OTLP_HTTP_ENDPOINT ?? str(http, 'endpoint', '0.0.0.0:4318'), 'receivers.otlp.protocols.http.endpoint');
-  const admin = parseHostPort(env.TRACEHOUSE_ADMIN_ENDPOINT ?? str(metrics, 'address', '127.0.0.1:8888'), 'service.telemetry.metrics.address');
+  const adminEndpoint = env.TRACEHOUSE_ADMIN_ENDPOINT ?? str(metrics, 'address', '');
+  const admin = adminEndpoint === '' ? { host: '127.0.0.1', port: null } : parseHostPort(adminEndpoint, env.TRACEHOUSE_ADMIN_ENDPOINT !== undefined ? 'TRACEHOUSE_ADMIN_ENDPOINT' : 'service.telemetry.metrics.address');
   const brokersFromFile = strList(kafkaOut, 'brokers').length > 0 ? strList(kafkaOut, 'brokers') : strList(kafkaIn, 'brokers');
   const encoding = (env.KAFKA_ENCODING ?? str(kafkaIn, 'encoding', 'otlp_proto')) as KafkaEncoding;
   if (encoding !== 'otlp_proto' && encoding !== 'otlp_json') throw new ConfigError(`receivers.kafka.encoding must be otlp_proto or otlp_json, got ${encoding}`);

@@ -15,6 +15,21 @@ describe('config', () => {
     assert.equal(c.kafka.producerClient, 'kafkajs');
     assert.deepEqual([c.clickhouse.url, c.clickhouse.dataDir, c.clickhouse.database, c.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store']);
+    assert.deepEqual(c.clickhouse.server, { httpPort: 8123, tcpPort: 9000 });
+    assert.deepEqual(c.clickhouse.tenants, []);
+    // No port: the service picks 8888, or 8889 for the consumer, so both run on one machine.
+    assert.deepEqual(c.admin, { host: '127.0.0.1', port: null });
+  });
+
+  it('reads the admin endpoint, the local server ports and the tenants from file or environment, naming what is wrong', () => {
+    assert.deepEqual(resolveConfig({ service: { telemetry: { metrics: { address: '0.0.0.0:9999' } } } }, {}).admin, { host: '0.0.0.0', port: 9999 });
+    assert.deepEqual(resolveConfig({}, { TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:7000' }).admin, { host: '127.0.0.1', port: 7000 });
+    assert.throws(() => resolveConfig({}, { TRACEHOUSE_ADMIN_ENDPOINT: 'nonsense' }), /TRACEHOUSE_ADMIN_ENDPOINT/);
+    const c = resolveConfig({ exporters: { clickhouse: { server: { http_port: 18123, tcp_port: 19000 }, tenants: ['a', 'b'] } } }, { CLICKHOUSE_TCP_PORT: '0' });
+    assert.deepEqual(c.clickhouse.server, { httpPort: 18123, tcpPort: 0 });
+    assert.deepEqual(c.clickhouse.tenants, ['a', 'b']);
+    assert.deepEqual(resolveConfig({}, { TRACEHOUSE_TENANTS: ' x, y ,' }).clickhouse.tenants, ['x', 'y']);
+    assert.throws(() => resolveConfig({}, { CLICKHOUSE_HTTP_PORT: 'http' }), /CLICKHOUSE_HTTP_PORT/);
   });
 
   it('reads the shipped otel-collector.yaml', () => {
