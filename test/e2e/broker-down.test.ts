@@ -71,7 +71,9 @@ for (const client of ['kafkajs', 'librdkafka'] as const) {
         },
       });
       try {
-        await waitFor(async () => retriedTraceSpans >= 5, 20_000, 'the retried trace in Kafka');
+        // Partitions are read independently: wait for both requests, not only the one that came last.
+        const firstRequest = memory.getFinishedSpans().map((span) => span.spanContext().spanId);
+        await waitFor(async () => retriedTraceSpans >= 5 && firstRequest.every((id) => spanIds.has(id)), 20_000, 'both accepted requests in Kafka');
       } finally {
         await consumer.disconnect();
       }
