@@ -129,12 +129,13 @@ export class ClickHouseServer {
     writeFileSync(
       config,
       `<clickhouse>\n  <listen_host>127.0.0.1</listen_host>\n  <http_port>${http}</http_port>\n  <tcp_port>${tcp}</tcp_port>\n` +
-        `  <users_config>${users}</users_config>\n  <logger><level>warning</level><console>1</console></logger>\n</clickhouse>\n`,
+        `  <users_config>${users}</users_config>\n</clickhouse>\n`,
     );
     const portsFile = join(dir, 'ports.tsv');
     rmSync(portsFile, { force: true });
     const logFd = openSync(this.logFile, 'a');
-    const args = [libchdbPath(), '--config-file', config, '--path', join(dir, 'data'), '--query', SERVE_QUERY(portsFile)];
+    // clickhouse-local ignores <logger> in the config; without the flag it logs every query at trace level.
+    const args = [libchdbPath(), '--config-file', config, '--path', join(dir, 'data'), '--log-level', 'warning', '--query', SERVE_QUERY(portsFile)];
     const child = spawn(ensureLauncher(), args, { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...opts.env } });
     closeSync(logFd);
     this.child = child;
