@@ -5,13 +5,12 @@
 // mounts it (users.d) and its users behave the same. The server is restarted after a SIGKILL.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { type ClickHouseClient, ClickHouseError, createClient } from '@clickhouse/client';
-import { type RawInsert, localClickHouse, localUsers } from '../../services/shared/clickhouse/client.js';
+import { insertRawWith, localClickHouse, localUsers } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { ClickHouseServer } from '../../services/shared/clickhouse/server.js';
 import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
@@ -29,11 +28,7 @@ const log = createLogger('access-test', 40);
 
 /** The consumer's sink, writing as the given client's user. */
 function sinkAs(client: ClickHouseClient): TelemetrySink {
-  const insertRaw = async (i: RawInsert): Promise<void> => {
-    const r = await client.exec({ query: `INSERT INTO ${i.table} (${i.columns.join(', ')}) FORMAT ${i.format}`, values: Readable.from([i.body]), clickhouse_settings: i.settings });
-    for await (const _ of r.stream) void _;
-  };
-  return new TelemetrySink({ insertRaw }, 'telemetry', new Registry(), log);
+  return new TelemetrySink({ insertRaw: (i) => insertRawWith(client, i) }, 'telemetry', new Registry(), log);
 }
 
 async function refused(p: Promise<unknown>, code: string): Promise<void> {

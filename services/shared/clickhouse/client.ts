@@ -1,12 +1,12 @@
 // One ClickHouse client for the whole process, always over HTTP: to CLICKHOUSE_URL when set,
 // otherwise to the local server of the data directory (server.ts), started here when none runs.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
-import { ClickHouseServer } from './server.js';
+import { ClickHouseServer, pingServer, readPorts } from './server.js';
 import { ADMIN_USER, LAUNCH_USER, READER_USER, managedPasswords, renderUsersXml, sha256Hex, tracehouseUsers } from './users.js';
 
 export const BASE_SETTINGS: ClickHouseSettings = {
@@ -69,11 +69,10 @@ export async function localClickHouse(cfg: Config['clickhouse'], log: Logger, us
   const dir = resolve(cfg.dataDir, 'clickhouse');
   const { usersXml, passwords } = localUsers(cfg);
   const credentials = (url: string): Endpoint => ({ url, username: user, password: passwords[user]! });
-  const portsFile = join(dir, 'ports.tsv');
-  if (existsSync(portsFile)) {
-    const [http] = readFileSync(portsFile, 'utf8').trim().split('\t').map(Number);
-    const url = `http://127.0.0.1:${http}`;
-    if (http && (await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false))) {
+  const ports = readPorts(dir);
+  if (ports !== null) {
+    const url = `http://127.0.0.1:${ports.http}`;
+    if (await pingServer(url)) {
       const running = readFileSync(join(dir, 'users.xml'), 'utf8');
       if (running !== usersXml) log.warn('the running local ClickHouse server has other users than the configuration: restart it to apply them', { url });
       return { endpoint: credentials(url) };
@@ -81,6 +80,17 @@ export async function localClickHouse(cfg: Config['clickhouse'], log: Logger, us
   }
   const server = await ClickHouseServer.start({ dataDir: cfg.dataDir, httpPort: cfg.server.httpPort, tcpPort: cfg.server.tcpPort, usersXml, log: log.child('clickhouse-server') });
   return { endpoint: credentials(server.url), server };
+}
+
+/** Sends an INSERT whose body is already encoded, as `client`'s user. */
+export async function insertRawWith(client: ClickHouseClient, i: RawInsert): Promise<void> {
+  const result = await client.exec({
+    query: `INSERT INTO ${i.table} (${i.columns.join(', ')}) FORMAT ${i.format}`,
+    values: Readable.from([i.body], { objectMode: false }),
+    clickhouse_settings: i.settings,
+  });
+  // Drain the (empty) response so the HTTP connection goes back to the pool.
+  for await (const _ of result.stream) void _;
 }
 
 /**
@@ -108,15 +118,7 @@ export async function openClickHouse(cfg: Config['clickhouse'], log: Logger = cr
     compression: { request: false, response: true },
     request_timeout: 60_000,
   });
-  const insertRaw = async (i: RawInsert): Promise<void> => {
-    const result = await client.exec({
-      query: `INSERT INTO ${i.table} (${i.columns.join(', ')}) FORMAT ${i.format}`,
-      values: Readable.from([i.body], { objectMode: false }),
-      clickhouse_settings: i.settings,
-    });
-    // Drain the (empty) response so the HTTP connection goes back to the pool.
-    for await (const _ of result.stream) void _;
-  };
+  const insertRaw = (i: RawInsert): Promise<void> => insertRawWith(client, i);
   return {
     client,
     insertRaw,

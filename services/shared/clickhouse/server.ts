@@ -66,6 +66,24 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** The ports a server of `dir` (`<data_dir>/clickhouse`) wrote when it started, or null. */
+export function readPorts(dir: string): { http: number; tcp: number } | null {
+  const file = join(dir, 'ports.tsv');
+  if (!existsSync(file)) return null;
+  const [http, tcp] = readFileSync(file, 'utf8').trim().split('\t').map(Number);
+  return http && tcp ? { http, tcp } : null;
+}
+
+/** True when a ClickHouse server answers `/ping` at `url` within a second. */
+export async function pingServer(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
+    return res.ok && (await res.text()).startsWith('Ok.');
+  } catch {
+    return false;
+  }
+}
+
 // The listeners open when the query asks for them; the last statement keeps the process alive.
 const SERVE_QUERY = (portsFile: string): string =>
   'SYSTEM START LISTEN HTTP; SYSTEM START LISTEN TCP; ' +
@@ -151,12 +169,10 @@ export class ClickHouseServer {
     for (;;) {
       const state = await Promise.race([exited.then((code) => ({ code })), new Promise<null>((r) => setTimeout(() => r(null), 100))]);
       if (state !== null) throw new Error(`the ClickHouse server exited with code ${state.code} while starting: ${this.tail()}`);
-      if (existsSync(portsFile)) {
-        const [h, t] = readFileSync(portsFile, 'utf8').trim().split('\t').map(Number);
-        if (h && t) {
-          this.ports = { http: h, tcp: t };
-          if (await this.ping()) break;
-        }
+      const ports = readPorts(dir);
+      if (ports !== null) {
+        this.ports = ports;
+        if (await this.ping()) break;
       }
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
@@ -183,13 +199,8 @@ export class ClickHouseServer {
     }
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      const res = await fetch(`${this.url}/ping`, { signal: AbortSignal.timeout(1000) });
-      return res.ok && (await res.text()).startsWith('Ok.');
-    } catch {
-      return false;
-    }
+  ping(): Promise<boolean> {
+    return pingServer(this.url);
   }
 
   private tail(): string {
