@@ -11,7 +11,7 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { localClickHouse } from '../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../services/shared/config.js';
 import { createLogger } from '../services/shared/log.js';
-import { type KafkaBroker, startKafkaBroker } from '../test/harness/kafka-broker.js';
+import { type KafkaBroker, startKafkaBroker } from '../services/stack/kafka-broker.js';
 import { clickhouseInsert, codecStages, kafkaProduceConsume } from './micro.js';
 import { ProcessSampler, type ServiceProcess, startService } from './processes.js';
 import { type Encoding, type PrebuiltRequest, prebuildRequests, probeRequest } from './workload.js';

@@ -9,7 +9,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { decodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { allExportsSucceeded, emitAgentRun, sdkClient } from '../harness/agent-traces.js';
-import { type KafkaBroker, startKafkaBroker } from '../harness/kafka-broker.js';
+import { type KafkaBroker, startKafkaBroker } from '../../services/stack/kafka-broker.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 
 for (const client of ['kafkajs', 'librdkafka'] as const) {

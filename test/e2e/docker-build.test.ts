@@ -19,7 +19,7 @@ import { parse } from 'yaml';
 import { ClickHouseServer } from '../../services/shared/clickhouse/server.js';
 import { ADMIN_USER } from '../../services/shared/clickhouse/users.js';
 import { createLogger } from '../../services/shared/log.js';
-import { freePort } from '../harness/kafka-broker.js';
+import { freePort } from '../../services/shared/ports.js';
 import { waitFor } from '../harness/pipeline.js';
 import { adminOnlyUsersXml } from '../harness/stack-users.js';
 

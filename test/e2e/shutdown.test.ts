@@ -13,7 +13,7 @@ import { openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
-import { freePort } from '../harness/kafka-broker.js';
+import { freePort } from '../../services/shared/ports.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -1,12 +1,14 @@
 // `npm test`: starts a real Kafka broker (unless KAFKA_BROKERS is set), then runs every
 // *.test.js under dist/test with node's test runner, one process per file, each with a ClickHouse
 // server of its own (clickhouse-server.ts, unless CLICKHOUSE_URL is set), and stops the broker afterwards.
+// TRACEHOUSE_TESTCONTAINERS=1 takes both from containers instead, when a container runtime answers.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureLauncher } from '../../services/shared/clickhouse/server.js';
-import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
+import { type KafkaBroker, startKafkaBroker } from '../../services/stack/kafka-broker.js';
+import { type Containers, startContainers } from './containers.js';
 
 const testRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = join(testRoot, '../..');
@@ -24,6 +26,14 @@ async function main(): Promise<number> {
   if (files.length === 0) throw new Error('no test files matched');
   let broker: KafkaBroker | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' };
+  let containers: Containers | undefined;
+  if (env.TRACEHOUSE_TESTCONTAINERS === '1') {
+    containers = await startContainers();
+    if (containers.available) {
+      Object.assign(env, containers.env);
+      process.stdout.write(`# testcontainers: Kafka ${containers.env.KAFKA_BROKERS}, ClickHouse ${containers.env.CLICKHOUSE_URL}\n`);
+    } else process.stdout.write(`# TRACEHOUSE_TESTCONTAINERS=1 but no container runtime answers (${containers.reason}): using local processes\n`);
+  }
   // The receiver's librdkafka producer is tested too; the script builds it once (scripts/kafka/native-client.sh).
   const native = spawnSync('bash', [join(ROOT, 'scripts/kafka/native-client.sh')], { stdio: 'inherit' });
   if (native.status !== 0) throw new Error('scripts/kafka/native-client.sh failed: cannot install the librdkafka client the tests use');
@@ -42,6 +52,7 @@ async function main(): Promise<number> {
     return await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   } finally {
     await broker?.destroy();
+    if (containers?.available) await containers.stop();
   }
 }
 

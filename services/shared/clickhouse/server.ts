@@ -6,11 +6,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../log.js';
+import { portFree } from '../ports.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const LAUNCHER_SOURCE = join(ROOT, 'scripts/clickhouse/launcher.c');
@@ -56,14 +56,6 @@ export function ensureLauncher(): string {
   }
   renameSync(tmp, out);
   return out;
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const srv = createServer();
-    srv.once('error', () => done(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
-  });
 }
 
 /** The ports a server of `dir` (`<data_dir>/clickhouse`) wrote when it started, or null. */

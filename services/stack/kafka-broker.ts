@@ -1,16 +1,26 @@
-// A real single-node KRaft Apache Kafka broker for tests and benchmarks: jars from Maven Central
-// (scripts/kafka/fetch.sh), started with `java` on free 127.0.0.1 ports, stopped after.
+// A single-node KRaft Apache Kafka broker on 127.0.0.1: jars from Maven Central
+// (scripts/kafka/fetch.sh), run with `java`. The local stack runs it detached with its data under
+// the data directory; tests and the benchmark run it as a child on free ports in a temporary one.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../shared/ports.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const KAFKA_HOME = process.env.TRACEHOUSE_KAFKA_HOME ?? join(ROOT, '.kafka');
 const CLUSTER_ID = '4L6g3nShT-eMCtK--X86sw';
 const START_TIMEOUT_MS = 90_000;
+/** Printed by the broker once its listeners serve clients. */
+export const BROKER_STARTED = /Kafka Server started|Transitioning from RECOVERY to RUNNING/;
+
+export interface BrokerLayout {
+  /** Holds server.properties, the broker's logs and data/ (its log.dirs). */
+  dir: string;
+  port: number;
+  controllerPort: number;
+}
 
 export interface KafkaBroker {
   /** host:port for clients. */
@@ -34,23 +44,12 @@ export function ensureKafkaJars(): string {
   return lib;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-export async function startKafkaBroker(): Promise<KafkaBroker> {
+/** Writes the broker's properties, formats its storage once, and returns the command that runs it. */
+export function prepareBroker(layout: BrokerLayout): { command: string; args: string[] } {
   const lib = ensureKafkaJars();
-  const [port, controllerPort] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(tmpdir(), 'tracehouse-kafka-'));
+  const { dir, port, controllerPort } = layout;
   const dataDir = join(dir, 'data');
-  mkdirSync(dataDir);
+  mkdirSync(dataDir, { recursive: true });
   const props = join(dir, 'server.properties');
   writeFileSync(
     props,
@@ -90,12 +89,21 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
     `${lib}/*`,
   ];
   const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', props, '--ignore-formatted'], { encoding: 'utf8' });
+  if (format.error !== undefined) throw new Error(`cannot run java for the Kafka broker (install Java 17): ${format.error.message}`);
   if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
+  return { command: 'java', args: [...jvm, 'kafka.Kafka', props] };
+}
+
+/** A broker as a child of this process, on free ports in a temporary directory. */
+export async function startKafkaBroker(): Promise<KafkaBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'tracehouse-kafka-'));
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const { command, args } = prepareBroker({ dir, port, controllerPort });
 
   let proc: ChildProcess | null = null;
   const start = (): Promise<void> =>
     new Promise((resolveStart, reject) => {
-      const child = spawn('java', [...jvm, 'kafka.Kafka', props], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       proc = child;
       let output = '';
       const timer = setTimeout(() => {
@@ -104,7 +112,7 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
       }, START_TIMEOUT_MS);
       const onData = (chunk: Buffer): void => {
         output += chunk.toString();
-        if (/Kafka Server started|Transitioning from RECOVERY to RUNNING/.test(output)) {
+        if (BROKER_STARTED.test(output)) {
           clearTimeout(timer);
           child.stdout!.off('data', onData);
           child.stdout!.resume();
@@ -133,7 +141,7 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
   await start();
   return {
     brokers: `127.0.0.1:${port}`,
-    dataDir,
+    dataDir: join(dir, 'data'),
     get pid() {
       return (proc as ChildProcess | null)?.pid;
     },
