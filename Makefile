@@ -1,5 +1,5 @@
 # Tracehouse tasks. `make help` lists them.
-.PHONY: help install start test bench up down logs migrate backfill demo kafka-jars kafka-native validate-stack
+.PHONY: help install start test bench up down logs up-local down-local status-local logs-local migrate backfill demo kafka-jars kafka-native validate-stack
 
 help:            ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -30,6 +30,18 @@ down:            ## stop the stack
 
 logs:            ## follow the stack's logs
 	docker compose logs -f --tail=100
+
+up-local: install ## the same stack without Docker: broker, ClickHouse server, receiver, consumer as local processes
+	node dist/services/cli.js stack up
+
+down-local:      ## stop the local stack (SIGTERM: each drains and commits)
+	node dist/services/cli.js stack down
+
+status-local:    ## the local stack's status table
+	node dist/services/cli.js stack status
+
+logs-local:      ## follow the local stack's logs
+	node dist/services/cli.js stack logs --follow
 
 migrate:         ## apply clickhouse-init.sql (CLICKHOUSE_URL, or the local server of the data dir)
 	node dist/services/cli.js migrate

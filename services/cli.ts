@@ -15,6 +15,7 @@ import { Normalizer } from './shared/normalize/rows.js';
 import { backfillRollups, replayKafka } from './ops/backfill.js';
 import { runDemo } from './ops/demo.js';
 import { createLogger } from './shared/log.js';
+import { COMPONENTS, type ComponentName, LocalStack, formatStatus } from './stack/stack.js';
 
 const USAGE = `usage: tracehouse <command> [--config FILE]
 
@@ -26,6 +27,9 @@ commands:
   clickhouse         run the local ClickHouse server of the data directory in the foreground
   clickhouse credentials   print the local server's users and passwords
   clickhouse users-xml     print deploy/clickhouse/users.xml (the compose stack's users)
+  stack up|down|status|logs   the compose stack's processes without Docker: a Kafka broker (127.0.0.1:29092),
+                     the local ClickHouse server, the receiver and the consumer, each detached, logs in
+                     <data_dir>/logs; logs [COMPONENT...] [--lines 50] [--follow]; status exits 1 unless all ready
   migrate            apply clickhouse-init.sql migrations
   query "<SQL>"      run a query as the read-only user [--format JSONEachRow]; a FORMAT clause in the SQL wins
   demo               send realistic multi-tenant agent traffic with the OpenTelemetry SDK
@@ -50,6 +54,8 @@ async function main(): Promise<void> {
       from: { type: 'string' },
       to: { type: 'string' },
       format: { type: 'string', default: 'JSONEachRow' },
+      lines: { type: 'string', default: '50' },
+      follow: { type: 'boolean', short: 'f' },
     },
   });
   const [command, ...rest] = positionals;
@@ -63,6 +69,8 @@ async function main(): Promise<void> {
     case 'receiver':
     case 'consumer':
       return run(command === 'start' ? 'all' : command, config);
+    case 'stack':
+      return runStack(new LocalStack({ config, configFile: values.config ?? process.env.TRACEHOUSE_CONFIG, out: (line) => process.stdout.write(`${line}\n`) }), rest, Number(values.lines), values.follow === true);
     case 'migrate':
       return runMigrate(config);
     case 'query':
@@ -170,6 +178,33 @@ async function runClickHouse(config: Config): Promise<void> {
   if (server === undefined) throw new ConfigError(`a local ClickHouse server for ${config.clickhouse.dataDir} already answers at ${endpoint.url}`);
   exitOnSignal(() => server.stop(), log);
   process.stderr.write(`ClickHouse server at ${server.url} (native port ${server.tcpPort}), data in ${config.clickhouse.dataDir}; users: npx tracehouse clickhouse credentials\n`);
+}
+
+async function runStack(stack: LocalStack, [action, ...names]: string[], lines: number, follow: boolean): Promise<void> {
+  switch (action) {
+    case 'up':
+      process.stdout.write(`${formatStatus(await stack.up())}\n`);
+      return;
+    case 'down':
+      return stack.down();
+    case 'status': {
+      const rows = await stack.status();
+      process.stdout.write(`${formatStatus(rows)}\n`);
+      if (rows.some((r) => r.state !== 'ready')) process.exitCode = 1;
+      return;
+    }
+    case 'logs': {
+      const unknown = names.filter((n) => !COMPONENTS.includes(n as ComponentName));
+      if (unknown.length > 0) throw new ConfigError(`stack logs: unknown component ${unknown.join(', ')} (${COMPONENTS.join(', ')})`);
+      if (!(Number.isInteger(lines) && lines >= 0)) throw new ConfigError('--lines must be a non-negative integer');
+      const chosen = names.length > 0 ? (names as ComponentName[]) : COMPONENTS;
+      for (const name of chosen) for (const line of stack.tail(name, lines)) process.stdout.write(`${name.padEnd(10)} | ${line}\n`);
+      if (follow) stack.follow(chosen, (line) => process.stdout.write(`${line}\n`));
+      return;
+    }
+    default:
+      throw new ConfigError(`stack needs up, down, status or logs, got ${JSON.stringify(action ?? '')}`);
+  }
 }
 
 function printCredentials(config: Config): void {

@@ -10,8 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { allExportsSucceeded, emitAgentRun, sdkClient } from '../harness/agent-traces.js';
-import { freePort } from '../harness/kafka-broker.js';
+import { exportAgentRuns } from '../harness/agent-traces.js';
+import { freePort } from '../../services/shared/ports.js';
 import { waitFor } from '../harness/pipeline.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -47,11 +47,7 @@ describe('tracehouse start (local ClickHouse server, no Kafka)', () => {
   });
 
   it('stores SDK traces and answers `tracehouse query` through the running instance', async () => {
-    const client = sdkClient({ endpoint: `http://127.0.0.1:${otlpPort}`, protocol: 'protobuf', gzip: false, resource: { 'service.name': 'newcomer-agent', 'tenant.id': 'newcomer' } });
-    for (let i = 0; i < 4; i++) emitAgentRun(client.tracer, i);
-    await client.flush();
-    await client.shutdown();
-    assert.ok(allExportsSucceeded(client));
+    assert.ok(await exportAgentRuns(`http://127.0.0.1:${otlpPort}`, 4, { 'service.name': 'newcomer-agent', 'tenant.id': 'newcomer' }));
     // Acked only after the INSERT: the rows are queryable as soon as the export returned.
     const { stdout } = await run(process.execPath, [CLI, 'query', "SELECT operation, count() AS n FROM telemetry.spans_raw WHERE tenant_id = 'newcomer' GROUP BY operation ORDER BY operation"], { cwd: ROOT, env });
     const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as { operation: string; n: string });

@@ -71,6 +71,15 @@ export function allExportsSucceeded(client: SdkClient): boolean {
   return client.exportResults.length > 0 && client.exportResults.every((r) => r.code === ExportResultCode.SUCCESS);
 }
 
+/** `runs` agent runs exported through a real protobuf exporter, flushed; false unless every export succeeded. */
+export async function exportAgentRuns(endpoint: string, runs: number, resource: Record<string, string>, gzip = false): Promise<boolean> {
+  const client = sdkClient({ endpoint, protocol: 'protobuf', gzip, resource });
+  for (let i = 0; i < runs; i++) emitAgentRun(client.tracer, i);
+  await client.flush();
+  await client.shutdown();
+  return allExportsSucceeded(client);
+}
+
 /**
  * One agent run: invoke_agent -> chat (tool call requested) -> execute_tool web_search (fails) ->
  * execute_tool calculator -> chat (final answer). Returns the trace id.
