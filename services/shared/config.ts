@@ -61,6 +61,8 @@ export interface Config {
     password: string;
     ttlDays: number;
     migrateOnStart: boolean;
+    /** Per HTTP request: a server that answers slower counts as failed (and the INSERT is retried with its token). */
+    timeoutMs: number;
     /** The local server's ports when `url` is empty (0 = chosen by the OS). */
     server: { httpPort: number; tcpPort: number };
     /** Tenants that get a read user restricted to their rows. */
@@ -205,6 +207,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       database: env.CLICKHOUSE_DATABASE ?? str(ch, 'database', 'telemetry'),
       username: env.CLICKHOUSE_USER ?? str(ch, 'username', 'default'),
       password: env.CLICKHOUSE_PASSWORD ?? str(ch, 'password', ''),
+      timeoutMs: env.CLICKHOUSE_TIMEOUT !== undefined ? parseDurationMs(env.CLICKHOUSE_TIMEOUT, 'CLICKHOUSE_TIMEOUT') : duration(ch, 'timeout', 60_000),
       migrateOnStart: (env.TRACEHOUSE_MIGRATE_ON_START ?? String(ch.migrate_on_start ?? true)) !== 'false',
       ttlDays: env.CLICKHOUSE_TTL_DAYS !== undefined ? int({ v: env.CLICKHOUSE_TTL_DAYS }, 'v', 30) : Math.round(duration(ch, 'ttl', 30 * 86_400_000) / 86_400_000),
       server: {
@@ -219,6 +222,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
   if (config.batch.maxRows < 1) throw new ConfigError('processors.batch.send_batch_size must be at least 1');
   if (config.kafka.partitions < 1) throw new ConfigError('exporters.kafka.topic_partitions must be at least 1');
   if (config.batch.maxConcurrentFlushes < 1) throw new ConfigError('processors.batch.max_concurrent_flushes must be at least 1');
+  if (!(config.clickhouse.timeoutMs > 0)) throw new ConfigError(`${env.CLICKHOUSE_TIMEOUT !== undefined ? 'CLICKHOUSE_TIMEOUT' : 'exporters.clickhouse.timeout'} must be more than 0`);
   if (config.clickhouse.ttlDays < 1) throw new ConfigError('exporters.clickhouse.ttl must be at least one day');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.clickhouse.database)) throw new ConfigError('exporters.clickhouse.database must be a plain identifier');
   return config;

@@ -1,7 +1,8 @@
 // Exactly-once across Kafka broker restarts: a steady producer writes one message per trace while
 // `tracehouse consumer` processes read the topic; the broker is stopped (SIGTERM) and started again
 // several times under load, with one consumer, with two consumers in the group, and with consumers
-// SIGKILLed around a restart, all writing to the test file's ClickHouse server; and a ClickHouse
+// SIGKILLed around a restart, all writing to the test file's ClickHouse server; a ClickHouse server frozen
+// past the request timeout (SIGSTOP); and a ClickHouse
 // server SIGKILLed twice under load, and one that is not up yet when the consumer starts. Afterwards every
 // produced span is in spans_raw exactly once and every rollup agrees with spans_raw. Uses a broker of
 // its own so it can restart it.
@@ -21,7 +22,8 @@ import { backfillRollups } from '../../services/ops/backfill.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
-import { type KafkaBroker, freePort, startKafkaBroker } from '../harness/kafka-broker.js';
+import { freePort } from '../../services/shared/ports.js';
+import { type KafkaBroker, startKafkaBroker } from '../../services/stack/kafka-broker.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -163,30 +165,59 @@ describe('consumers across Kafka broker restarts', () => {
     });
   });
 
-  it('a ClickHouse server SIGKILLed twice under load (its supervisor restarts it)', async () => {
+  /** A ClickHouse server of the scenario's own (so it can be killed or frozen), with the consumer's env pointing at it. */
+  async function withOwnServer(run: (server: ClickHouseServer, env: Record<string, string>) => Promise<void>): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'tracehouse-restart-ch-'));
     const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
     const { endpoint, server } = await localClickHouse(cfg, createLogger('restart-test', 40));
     try {
-      await scenario(
+      await run(server!, { CLICKHOUSE_URL: endpoint.url, CLICKHOUSE_USER: endpoint.username, CLICKHOUSE_PASSWORD: endpoint.password });
+    } finally {
+      if (server!.pid !== undefined) process.kill(server!.pid, 'SIGCONT');
+      await server!.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('a ClickHouse server SIGKILLed twice under load (its supervisor restarts it)', async () => {
+    await withOwnServer((server, env) =>
+      scenario(
         'chkill',
         1,
         async () => {
           for (const wait of [6000, 6000]) {
             await sleep(wait);
-            const pid = server!.pid!;
+            const pid = server.pid!;
             process.kill(pid, 'SIGKILL');
-            await waitFor(async () => server!.pid !== pid && (await server!.ping()), 60_000, 'the ClickHouse server restarted');
+            await waitFor(async () => server.pid !== pid && (await server.ping()), 60_000, 'the ClickHouse server restarted');
           }
           await sleep(4000);
         },
-        { CLICKHOUSE_URL: endpoint.url, CLICKHOUSE_USER: endpoint.username, CLICKHOUSE_PASSWORD: endpoint.password },
+        env,
         true,
-      );
-    } finally {
-      await server!.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+      ),
+    );
+  });
+
+  it('a ClickHouse server that stalls past the request timeout (SIGSTOP 8 s, twice) under load', async () => {
+    await withOwnServer((server, env) =>
+      scenario(
+        'chslow',
+        1,
+        async ({ running }) => {
+          for (const wait of [5000, 5000]) {
+            await sleep(wait);
+            // Frozen, not dead: connections stay open and requests hang until the client's timeout.
+            process.kill(server.pid!, 'SIGSTOP');
+            await sleep(8000);
+            process.kill(server.pid!, 'SIGCONT');
+          }
+          await sleep(4000);
+          assert.match(running[0]!.log(), /"msg":"insert failed; retrying".*Timeout/, 'INSERTs timed out and were retried');
+        },
+        { ...env, CLICKHOUSE_TIMEOUT: '2s' },
+      ),
+    );
   });
 
   it('a consumer started while its ClickHouse server is down waits for it, then stores everything', async () => {

@@ -32,6 +32,15 @@ describe('config', () => {
     assert.throws(() => resolveConfig({}, { CLICKHOUSE_HTTP_PORT: 'http' }), /CLICKHOUSE_HTTP_PORT/);
   });
 
+  it('reads the ClickHouse request timeout from file or environment; zero or garbage names the key', () => {
+    assert.equal(resolveConfig({}, {}).clickhouse.timeoutMs, 60_000);
+    assert.equal(resolveConfig({ exporters: { clickhouse: { timeout: '5s' } } }, {}).clickhouse.timeoutMs, 5000);
+    assert.equal(resolveConfig({ exporters: { clickhouse: { timeout: '5s' } } }, { CLICKHOUSE_TIMEOUT: '250ms' }).clickhouse.timeoutMs, 250);
+    assert.throws(() => resolveConfig({}, { CLICKHOUSE_TIMEOUT: 'soon' }), /CLICKHOUSE_TIMEOUT/);
+    assert.throws(() => resolveConfig({}, { CLICKHOUSE_TIMEOUT: '0s' }), /CLICKHOUSE_TIMEOUT must be more than 0/);
+    assert.throws(() => resolveConfig({ exporters: { clickhouse: { timeout: 0 } } }, {}), /exporters\.clickhouse\.timeout must be more than 0/);
+  });
+
   it('reads the shipped otel-collector.yaml', () => {
     const c = loadConfig('otel-collector.yaml', {});
     assert.equal(c.kafka.produceTimeoutMs, 5000);

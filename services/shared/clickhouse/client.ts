@@ -116,7 +116,7 @@ export async function openClickHouse(cfg: Config['clickhouse'], log: Logger = cr
     password: endpoint.password,
     clickhouse_settings: BASE_SETTINGS,
     compression: { request: false, response: true },
-    request_timeout: 60_000,
+    request_timeout: cfg.timeoutMs,
   });
   const insertRaw = (i: RawInsert): Promise<void> => insertRawWith(client, i);
   return {
