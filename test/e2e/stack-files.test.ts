@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { READER_USER, deployUsersXml } from '../../services/shared/clickhouse/users.js';
+import { CLICKHOUSE_IMAGE } from '../harness/containers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -40,11 +41,12 @@ describe('stack files', () => {
     assert.ok((s.clickhouse!.volumes as string[]).some((v) => v.includes('users.d/tracehouse.xml')));
   });
 
-  it('pins the same versions the suite runs: ClickHouse as libchdb, Kafka as the fetched jars', () => {
+  it('pins the same versions the suite runs: ClickHouse as libchdb (and as the testcontainers image), Kafka as the fetched jars', () => {
     const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { image?: string }> };
     const chdb = JSON.parse(readFileSync(join(ROOT, 'node_modules/@chdb/lib-linux-x64-gnu/package.json'), 'utf8')) as { version: string };
     const [major, minor] = chdb.version.split('.');
     assert.equal(compose.services.clickhouse!.image, `clickhouse/clickhouse-server:${major}.${minor}`);
+    assert.equal(CLICKHOUSE_IMAGE, compose.services.clickhouse!.image);
     const fetched = readFileSync(join(ROOT, 'scripts/kafka/pom.xml'), 'utf8').match(/<kafka\.version>([0-9.]+)<\/kafka\.version>/);
     assert.ok(fetched, 'scripts/kafka/pom.xml pins the broker version');
     assert.equal(compose.services.kafka!.image, `apache/kafka:${fetched[1]}`);
