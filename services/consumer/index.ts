@@ -1,6 +1,5 @@
 // The consumer service: Kafka -> decode -> normalize -> batch -> ClickHouse, offsets committed after each INSERT.
 import type { Kafka } from 'kafkajs';
-import { isDataError } from '../shared/clickhouse/errors.js';
 import type { TelemetrySink } from '../shared/clickhouse/telemetry-sink.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
@@ -29,7 +28,6 @@ export async function startConsumer(config: Config, kafka: Kafka, normalizer: No
     sink,
     rows: normalizedRows,
     decode: (message) => normalizer.normalize(decodeMessage(config.kafka.encoding, message.value).data),
-    isDataError,
     deadLetter: (partition, message, reason, stage) => source.deadLetter(partition, message, reason, stage),
     registry,
     log,

@@ -15,6 +15,7 @@
 // partition to them. Messages are taken only from readers of the current epoch, in offset order
 // from that position.
 import { Batcher, FlushLanes, type Timers, systemTimers } from '../shared/batcher.js';
+import { isPermanent } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoint.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
@@ -47,6 +48,7 @@ export interface RowsKind<R> {
 }
 
 export interface BatchSink<R> {
+  /** Rejects with a PermanentError when the rows can never be stored; any other failure is retried. */
   insert(rows: R, dedupToken: string): Promise<void>;
 }
 
@@ -110,8 +112,7 @@ export interface PartitionBatchesOptions<R> {
   rows: RowsKind<R>;
   /** Turns a message into rows; a throw sends the message to the dead-letter topic. */
   decode: (message: LogMessage) => R;
-  /** Errors that retrying cannot fix: the rows go to the dead-letter topic. */
-  isDataError: (err: unknown) => boolean;
+  /** Where rows go that the sink refused for good (a PermanentError) or that could not be decoded. */
   deadLetter: (partition: number, message: LogMessage, reason: string, stage: 'decode' | 'clickhouse') => Promise<void>;
   registry: Registry;
   log: Logger;
@@ -337,7 +338,7 @@ export class PartitionBatches<R> implements BatchProtocol {
       await this.insertWithRetry(this.opts.rows.merge(items.map((i) => i.rows)), `${this.opts.topic}:${partition}:${range.first}-${range.last}`, partition, live);
       return;
     } catch (err) {
-      if (!this.opts.isDataError(err)) throw err;
+      if (!isPermanent(err)) throw err;
       this.opts.log.warn('batch rejected by ClickHouse; inserting message by message', { partition, first: String(range.first), last: String(range.last), err });
     }
     for (const item of items) {
@@ -345,7 +346,7 @@ export class PartitionBatches<R> implements BatchProtocol {
       try {
         await this.insertWithRetry(item.rows, `${this.opts.topic}:${partition}:${offset}-${offset}`, partition, live);
       } catch (err) {
-        if (!this.opts.isDataError(err)) throw err;
+        if (!isPermanent(err)) throw err;
         await this.opts.deadLetter(partition, item.message, (err as Error).message, 'clickhouse');
       }
     }
@@ -359,7 +360,7 @@ export class PartitionBatches<R> implements BatchProtocol {
         await this.opts.sink.insert(rows, token);
         return;
       } catch (err) {
-        if (this.opts.isDataError(err) || !this.opts.isRunning()) throw err;
+        if (isPermanent(err) || !this.opts.isRunning()) throw err;
         const wait = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
         this.retries.inc();
         this.opts.log.warn('insert failed; retrying', { partition, token, attempt: attempt + 1, wait_ms: wait, err });

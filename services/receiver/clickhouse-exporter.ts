@@ -3,7 +3,8 @@
 import type { Batcher } from '../shared/batcher.js';
 import type { NormalizedRows, Normalizer } from '../shared/normalize/rows.js';
 import type { TracesData } from '../shared/otlp/model.js';
-import { ExportUnavailableError, type TracesExporter } from './exporter.js';
+import { RetryableError } from '../shared/errors.js';
+import type { TracesExporter } from './exporter.js';
 
 export class ClickHouseDirectExporter implements TracesExporter {
   readonly name = 'clickhouse';
@@ -21,7 +22,8 @@ export class ClickHouseDirectExporter implements TracesExporter {
     try {
       await this.batcher.add([this.normalizer.normalize(data)]);
     } catch (err) {
-      throw new ExportUnavailableError(`clickhouse insert failed: ${(err as Error).message}`, 2);
+      // Retryable even when ClickHouse refused the data: the batch holds other requests' rows too.
+      throw new RetryableError(`clickhouse insert failed: ${(err as Error).message}`, 2, { cause: err });
     }
   }
 

@@ -1,4 +1,5 @@
-// What the receiver hands accepted spans to. The HTTP stage answers 200 only after export() resolved.
+// What the receiver hands accepted spans to. The HTTP stage answers 200 only after export() resolved;
+// a failed export rejects with shared/errors.ts' PermanentError or RetryableError.
 import type { TracesData } from '../shared/otlp/model.js';
 import type { EncodedTrace } from './split-protobuf.js';
 
@@ -13,20 +14,4 @@ export interface TracesExporter {
   readonly encodedTraces?: { maxTraceBytes: number; export(traces: EncodedTrace[]): Promise<void> };
   ready(): boolean;
   shutdown(): Promise<void>;
-}
-
-/** Downstream cannot take data now; the client should retry (HTTP 503 + Retry-After). */
-export class ExportUnavailableError extends Error {
-  override name = 'ExportUnavailableError';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds = 1,
-  ) {
-    super(message);
-  }
-}
-
-/** The data itself can never be exported (e.g. one span larger than a Kafka message may be): HTTP 413. */
-export class ExportTooLargeError extends Error {
-  override name = 'ExportTooLargeError';
 }

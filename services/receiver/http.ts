@@ -15,7 +15,8 @@ import { OtlpDecodeError } from '../shared/otlp/model.js';
 import { CONTENT_TYPE, RpcCode, exportResponse, statusBody, type OtlpEncoding } from '../shared/otlp/response.js';
 import { decodeTraces } from '../shared/otlp/decode.js';
 import { RequestError, decompress, encodingOf } from './decode.js';
-import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
+import { exportFailureStatus } from '../shared/errors.js';
+import type { TracesExporter } from './exporter.js';
 import { enforceLimits, stampTenancy } from './process.js';
 import { splitProtobufByTrace } from './split-protobuf.js';
 
@@ -144,12 +145,16 @@ export async function startOtlpHttpReceiver(opts: {
       } else if (err instanceof OtlpDecodeError) {
         rejectedSpans.inc({ reason: 'undecodable' });
         fail(res, answerAs, 400, RpcCode.INVALID_ARGUMENT, `cannot decode OTLP ${encoding}: ${err.message}`);
-      } else if (err instanceof ExportUnavailableError) {
-        rejectedSpans.inc({ reason: 'unavailable' });
-        fail(res, answerAs, 503, RpcCode.UNAVAILABLE, err.message, { 'retry-after': String(err.retryAfterSeconds) });
-      } else if (err instanceof ExportTooLargeError) {
-        rejectedSpans.inc({ reason: 'too_large' });
-        fail(res, answerAs, 413, RpcCode.RESOURCE_EXHAUSTED, err.message);
+      } else if (exportFailureStatus(err) !== undefined) {
+        const { status, retryAfterSeconds } = exportFailureStatus(err)!;
+        const message = (err as Error).message;
+        if (status === 503) {
+          rejectedSpans.inc({ reason: 'unavailable' });
+          fail(res, answerAs, 503, RpcCode.UNAVAILABLE, message, { 'retry-after': String(retryAfterSeconds) });
+        } else {
+          rejectedSpans.inc({ reason: status === 413 ? 'too_large' : 'rejected' });
+          fail(res, answerAs, status, status === 413 ? RpcCode.RESOURCE_EXHAUSTED : RpcCode.INVALID_ARGUMENT, message);
+        }
       } else {
         log.error('otlp request failed', { err });
         fail(res, answerAs, 500, RpcCode.INTERNAL, 'internal error');

@@ -9,10 +9,11 @@ import type { Registry } from '../shared/metrics.js';
 import { type TracesData, countSpans } from '../shared/otlp/model.js';
 import { encodeTracesProtobuf } from '../shared/otlp/protobuf.js';
 import { asBuffer } from '../shared/otlp/wire.js';
-import { ExportTooLargeError, ExportUnavailableError, type TracesExporter } from './exporter.js';
+import { RetryableError, isPermanent } from '../shared/errors.js';
+import type { TracesExporter } from './exporter.js';
 import { splitByTrace } from './process.js';
 import type { EncodedTrace } from './split-protobuf.js';
-import { MessageTooLargeError, type ProducerMessage, type SpanProducer, createSpanProducer } from './kafka-producers.js';
+import { type ProducerMessage, type SpanProducer, createSpanProducer } from './kafka-producers.js';
 
 /** Collector kafka exporter default producer.max_message_bytes. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
@@ -68,15 +69,14 @@ export class KafkaExporter implements TracesExporter {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ExportUnavailableError(`kafka produce timed out after ${this.cfg.produceTimeoutMs} ms`)), this.cfg.produceTimeoutMs);
+      timer = setTimeout(() => reject(new RetryableError(`kafka produce timed out after ${this.cfg.produceTimeoutMs} ms`)), this.cfg.produceTimeoutMs);
     });
     try {
       await Promise.race([this.producer!.send(this.cfg.topic, messages), deadline]);
     } catch (err) {
       this.produceFailures.inc();
-      if (err instanceof MessageTooLargeError) throw new ExportTooLargeError('a span is larger than the Kafka message limit');
-      if (err instanceof ExportUnavailableError) throw err;
-      throw new ExportUnavailableError(`kafka produce failed: ${(err as Error).message}`);
+      if (isPermanent(err) || err instanceof RetryableError) throw err;
+      throw new RetryableError(`kafka produce failed: ${(err as Error).message}`, 1, { cause: err });
     } finally {
       clearTimeout(timer);
     }

@@ -6,6 +6,8 @@
 // trace id lands on the same partition whichever client wrote it.
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Config } from '../shared/config.js';
+import { PermanentError, causeChain } from '../shared/errors.js';
+import { KafkaJSProtocolError } from '../shared/kafka.js';
 import type { Logger } from '../shared/log.js';
 
 export interface ProducerMessage {
@@ -22,9 +24,7 @@ export interface SpanProducer {
 }
 
 /** Kafka refuses a message as larger than it takes: the data can never be written. */
-export class MessageTooLargeError extends Error {
-  override name = 'MessageTooLargeError';
-}
+const tooLarge = (err: unknown): PermanentError => new PermanentError(`a span is larger than the Kafka message limit: ${(err as Error).message}`, 'too_large', { cause: err });
 
 const NATIVE_CLIENT_PACKAGE = '@confluentinc/kafka-javascript';
 
@@ -44,7 +44,7 @@ function kafkajsProducer(kafka: Kafka, cfg: Config['kafka']): SpanProducer {
       try {
         await producer.send({ topic, acks: -1, timeout: cfg.produceTimeoutMs, compression: CompressionTypes.None, messages });
       } catch (err) {
-        if ((err as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw new MessageTooLargeError((err as Error).message);
+        if ([...causeChain(err)].some((e) => e instanceof KafkaJSProtocolError && e.type === 'MESSAGE_TOO_LARGE')) throw tooLarge(err);
         throw err;
       }
     },
@@ -98,7 +98,7 @@ async function librdkafkaProducer(cfg: Config['kafka'], log: Logger): Promise<Sp
       try {
         await producer.send({ topic, messages });
       } catch (err) {
-        if (TOO_LARGE_CODES.has(Number((err as { code?: unknown }).code)) || /too large/i.test((err as Error).message)) throw new MessageTooLargeError((err as Error).message);
+        if (TOO_LARGE_CODES.has(Number((err as { code?: unknown }).code)) || /too large/i.test((err as Error).message)) throw tooLarge(err);
         throw err;
       }
     },

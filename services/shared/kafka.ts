@@ -1,7 +1,10 @@
 // kafkajs wiring shared by the receiver (producer) and the consumer: one client factory whose
 // logs go through our JSON logger, and idempotent topic creation.
-import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import kafkajs, { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Logger } from './log.js';
+
+// kafkajs spreads its error classes into module.exports, where Node's ESM named imports cannot see them.
+export const { KafkaJSProtocolError, KafkaJSNonRetriableError, KafkaJSConnectionError } = kafkajs;
 
 export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
   const kafkaLog = log.child('kafkajs');

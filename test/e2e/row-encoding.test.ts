@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
-import { isDataError } from '../../services/shared/clickhouse/errors.js';
+import { isPermanent } from '../../services/shared/errors.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { EVENT_COLUMNS, SPAN_COLUMNS } from '../../services/shared/clickhouse/row-format.js';
 import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
@@ -137,6 +137,6 @@ describe('insert bodies (RowBinary) on the real engine', () => {
   it('refuses a cost that Decimal(18, 10) cannot hold as a data error, before sending anything', async () => {
     const rows = trickyRows();
     rows.spans[0]!.cost_usd = 1e12;
-    await assert.rejects(sink.insert(rows, 'too-costly'), (err: unknown) => isDataError(err) && /cost_usd/.test((err as Error).message));
+    await assert.rejects(sink.insert(rows, 'too-costly'), (err: unknown) => isPermanent(err) && /cost_usd/.test((err as Error).message));
   });
 });

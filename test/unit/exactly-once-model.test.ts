@@ -174,7 +174,6 @@ class World {
       },
       rows: { empty: () => [], count: (r) => r.length, merge: (rs) => rs.flat() },
       decode: (message) => [String(message.key)],
-      isDataError: () => false,
       deadLetter: () => Promise.resolve(),
       registry: new Registry(),
       log: silent,

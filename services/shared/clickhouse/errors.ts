@@ -1,7 +1,8 @@
-// Which errors mean "this data can never be inserted" (dead-letter it: ClickHouse rejected it, or the
-// row encoder could not write it) as opposed to "not now" (retry with backoff: server down, too many
-// parts, memory, timeouts).
+// An INSERT's failure in the pipeline's taxonomy (../errors.ts): permanent when ClickHouse rejected the
+// data or the row encoder could not write it (dead-letter it), retryable otherwise (server down, too
+// many parts, memory, timeouts: back off and send the same batch with the same token).
 import { ClickHouseError } from '@clickhouse/client';
+import { PermanentError, RetryableError } from '../errors.js';
 import { RowEncodingError } from './row-binary.js';
 
 const DATA_ERROR_CODES = new Set([
@@ -25,8 +26,8 @@ export function clickhouseErrorCode(err: unknown): number {
   return err instanceof ClickHouseError ? Number(err.code) : Number.NaN;
 }
 
-export function isDataError(err: unknown): boolean {
-  if (err instanceof RowEncodingError) return true;
-  const code = clickhouseErrorCode(err);
-  return Number.isInteger(code) && DATA_ERROR_CODES.has(code);
+export function classifyInsertError(err: unknown): PermanentError | RetryableError {
+  const message = (err as Error).message;
+  if (err instanceof RowEncodingError || DATA_ERROR_CODES.has(clickhouseErrorCode(err))) return new PermanentError(message, 'invalid', { cause: err });
+  return new RetryableError(message, 1, { cause: err });
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../metrics.js';
 import type { NormalizedRows } from '../normalize/rows.js';
 import type { ClickHouseHandle } from './client.js';
+import { classifyInsertError } from './errors.js';
 import { type InsertBody, eventRowsBody, spanRowsBody } from './row-format.js';
 
 export class TelemetrySink {
@@ -47,7 +48,7 @@ export class TelemetrySink {
     } catch (err) {
       this.insertFailures.inc({ table });
       this.log.warn('insert failed', { table, rows: count, err });
-      throw err;
+      throw classifyInsertError(err);
     }
     this.insertSeconds.observe({ table }, (performance.now() - started) / 1000);
     this.rowsInserted.inc({ table }, count);
