@@ -79,18 +79,61 @@ export class ConfigError extends Error {
 
 type Node = Record<string, unknown>;
 
+/** The YAML path of each section node() handed out, so that an error names where the bad value is. */
+const PATHS = new WeakMap<object, string>();
+
 function node(parent: unknown, ...path: string[]): Node {
   let cur: unknown = parent;
   for (const key of path) {
     cur = typeof cur === 'object' && cur !== null ? (cur as Node)[key] : undefined;
   }
-  return typeof cur === 'object' && cur !== null && !Array.isArray(cur) ? (cur as Node) : {};
+  const out = typeof cur === 'object' && cur !== null && !Array.isArray(cur) ? { ...(cur as Node) } : {};
+  const base = typeof parent === 'object' && parent !== null ? PATHS.get(parent) : undefined;
+  PATHS.set(out, [...(base ? [base] : []), ...path].join('.'));
+  return out;
+}
+
+/** `key` of section `n` as the user wrote it: receivers.otlp.protocols.http.endpoint, or an environment variable's name. */
+function at(n: Node, key: string): string {
+  const base = PATHS.get(n);
+  return base ? `${base}.${key}` : key;
+}
+
+/** An integer environment override, named in its error; undefined when the variable is unset. */
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  return env[name] === undefined ? undefined : int({ [name]: env[name] }, name, 0);
+}
+
+const ENV_REF = /\$\$|\$\{([^}]*)\}/g;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The Collector's environment references in string values: `${env:NAME}`, `${env:NAME:-default}`
+ * (the default when NAME is unset or empty), `$$` for a literal `$`. An unset variable without a
+ * default expands to the empty string, as in the Collector. A value that is nothing but one
+ * reference takes the type its expansion has in YAML (`${env:PORT}` gives a number).
+ */
+export function expandEnv(v: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
+  if (Array.isArray(v)) return v.map((item, i) => expandEnv(item, env, `${path}[${i}]`));
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, expandEnv(item, env, path ? `${path}.${k}` : k)]));
+  if (typeof v !== 'string' || !v.includes('$')) return v;
+  const expanded = v.replace(ENV_REF, (whole, ref: string | undefined) => {
+    if (ref === undefined) return '$';
+    const m = /^env:([^:]*)(?::-(.*))?$/s.exec(ref);
+    if (!m) throw new ConfigError(`${path}: unsupported reference ${whole} (use \${env:NAME} or \${env:NAME:-default}; $$ is a literal $)`);
+    const [, name = '', fallback] = m;
+    if (!ENV_NAME.test(name)) throw new ConfigError(`${path}: ${whole} is not a valid environment variable name`);
+    const value = env[name];
+    return value === undefined || value === '' ? (fallback ?? '') : value;
+  });
+  const whole = /^\$\{env:[^}]*\}$/.test(v);
+  return whole && expanded !== '' ? parseYaml(expanded) : expanded;
 }
 
 function str(n: Node, key: string, fallback: string): string {
   const v = n[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${key} must be a string`);
+  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${at(n, key)} must be a string`);
   return String(v);
 }
 
@@ -98,7 +141,7 @@ function int(n: Node, key: string, fallback: number): number {
   const v = n[key];
   if (v === undefined || v === null) return fallback;
   const parsed = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new ConfigError(`${at(n, key)} must be a non-negative integer, got ${JSON.stringify(v)}`);
   return parsed;
 }
 
@@ -106,7 +149,7 @@ function strList(n: Node, key: string): string[] {
   const v = n[key];
   if (v === undefined || v === null || v === '') return [];
   if (typeof v === 'string') return splitList(v);
-  if (!Array.isArray(v)) throw new ConfigError(`${key} must be a list`);
+  if (!Array.isArray(v)) throw new ConfigError(`${at(n, key)} must be a list`);
   return v.map(String);
 }
 
@@ -129,7 +172,7 @@ export function parseDurationMs(v: unknown, key: string): number {
 }
 
 function duration(n: Node, key: string, fallbackMs: number): number {
-  return n[key] === undefined ? fallbackMs : parseDurationMs(n[key], key);
+  return n[key] === undefined ? fallbackMs : parseDurationMs(n[key], at(n, key));
 }
 
 export function parseHostPort(endpoint: string, key: string): { host: string; port: number } {
@@ -139,7 +182,8 @@ export function parseHostPort(endpoint: string, key: string): { host: string; po
 }
 
 /** Builds the typed config from the parsed YAML document (an empty object gives the laptop defaults). */
-export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env): Config {
+export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): Config {
+  const doc = expandEnv(raw, env);
   const http = node(doc, 'receivers', 'otlp', 'protocols', 'http');
   const limits = node(doc, 'receivers', 'otlp', 'limits');
   const kafkaIn = node(doc, 'receivers', 'kafka');
@@ -178,7 +222,7 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
     kafka: {
       brokers: env.KAFKA_BROKERS !== undefined ? splitList(env.KAFKA_BROKERS) : brokersFromFile,
       topic: env.KAFKA_TOPIC ?? str(kafkaOut, 'topic', str(kafkaIn, 'topic', 'otel-spans')),
-      partitions: env.KAFKA_TOPIC_PARTITIONS !== undefined ? int({ v: env.KAFKA_TOPIC_PARTITIONS }, 'v', 0) : int(kafkaOut, 'topic_partitions', 3),
+      partitions: envInt(env, 'KAFKA_TOPIC_PARTITIONS') ?? int(kafkaOut, 'topic_partitions', 3),
       encoding,
       groupId: env.KAFKA_GROUP_ID ?? str(kafkaIn, 'group_id', 'tracehouse-consumer'),
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT !== undefined ? parseDurationMs(env.KAFKA_SESSION_TIMEOUT, 'KAFKA_SESSION_TIMEOUT') : duration(kafkaIn, 'session_timeout', 30_000),
@@ -192,14 +236,14 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       env: env.TRACEHOUSE_DEFAULT_ENV ?? str(attrs, 'default_env', 'unknown'),
     },
     genai: {
-      contentMaxBytes: env.TRACEHOUSE_CONTENT_MAX_BYTES !== undefined ? int({ v: env.TRACEHOUSE_CONTENT_MAX_BYTES }, 'v', 0) : int(genai, 'content_max_bytes', 16 * 1024),
+      contentMaxBytes: envInt(env, 'TRACEHOUSE_CONTENT_MAX_BYTES') ?? int(genai, 'content_max_bytes', 16 * 1024),
       noContentTenants: strList(genai, 'no_content_tenants'),
       prices: readPrices(genai.prices),
     },
     batch: {
-      maxRows: env.BATCH_MAX_ROWS !== undefined ? int({ v: env.BATCH_MAX_ROWS }, 'v', 0) : int(batch, 'send_batch_size', 30_000),
+      maxRows: envInt(env, 'BATCH_MAX_ROWS') ?? int(batch, 'send_batch_size', 30_000),
       maxDelayMs: env.BATCH_TIMEOUT !== undefined ? parseDurationMs(env.BATCH_TIMEOUT, 'BATCH_TIMEOUT') : duration(batch, 'timeout', 1000),
-      maxConcurrentFlushes: env.BATCH_MAX_CONCURRENT_FLUSHES !== undefined ? int({ v: env.BATCH_MAX_CONCURRENT_FLUSHES }, 'v', 0) : int(batch, 'max_concurrent_flushes', 1),
+      maxConcurrentFlushes: envInt(env, 'BATCH_MAX_CONCURRENT_FLUSHES') ?? int(batch, 'max_concurrent_flushes', 1),
     },
     clickhouse: {
       url: env.CLICKHOUSE_URL ?? str(ch, 'endpoint', ''),
@@ -209,10 +253,10 @@ export function resolveConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env
       password: env.CLICKHOUSE_PASSWORD ?? str(ch, 'password', ''),
       timeoutMs: env.CLICKHOUSE_TIMEOUT !== undefined ? parseDurationMs(env.CLICKHOUSE_TIMEOUT, 'CLICKHOUSE_TIMEOUT') : duration(ch, 'timeout', 60_000),
       migrateOnStart: (env.TRACEHOUSE_MIGRATE_ON_START ?? String(ch.migrate_on_start ?? true)) !== 'false',
-      ttlDays: env.CLICKHOUSE_TTL_DAYS !== undefined ? int({ v: env.CLICKHOUSE_TTL_DAYS }, 'v', 30) : Math.round(duration(ch, 'ttl', 30 * 86_400_000) / 86_400_000),
+      ttlDays: envInt(env, 'CLICKHOUSE_TTL_DAYS') ?? Math.round(duration(ch, 'ttl', 30 * 86_400_000) / 86_400_000),
       server: {
-        httpPort: env.CLICKHOUSE_HTTP_PORT !== undefined ? int({ CLICKHOUSE_HTTP_PORT: env.CLICKHOUSE_HTTP_PORT }, 'CLICKHOUSE_HTTP_PORT', 8123) : int(chServer, 'http_port', 8123),
-        tcpPort: env.CLICKHOUSE_TCP_PORT !== undefined ? int({ CLICKHOUSE_TCP_PORT: env.CLICKHOUSE_TCP_PORT }, 'CLICKHOUSE_TCP_PORT', 9000) : int(chServer, 'tcp_port', 9000),
+        httpPort: envInt(env, 'CLICKHOUSE_HTTP_PORT') ?? int(chServer, 'http_port', 8123),
+        tcpPort: envInt(env, 'CLICKHOUSE_TCP_PORT') ?? int(chServer, 'tcp_port', 9000),
       },
       tenants: env.TRACEHOUSE_TENANTS !== undefined ? env.TRACEHOUSE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean) : strList(ch, 'tenants'),
     },
@@ -296,19 +340,35 @@ const DEFAULT_PIPELINES: Record<string, PipelineConfig> = {
 };
 
 const KNOWN = { receivers: ['otlp', 'kafka'], processors: ['attributes', 'genai', 'batch'], exporters: ['kafka', 'clickhouse'] };
+const KINDS = ['receivers', 'processors', 'exporters'] as const;
 
+/**
+ * service.pipelines, checked as the Collector checks it: every id is a known type configured in its
+ * section (an empty `otlp:` counts), and every pipeline has a receiver and an exporter. Each type has
+ * one instance: the Collector's `type/name` ids are refused, not silently read as `type`.
+ */
 function readPipelines(doc: unknown): Record<string, PipelineConfig> {
   const pipelines = node(doc, 'service', 'pipelines');
   if (Object.keys(pipelines).length === 0) return DEFAULT_PIPELINES;
   const out: Record<string, PipelineConfig> = {};
   for (const [name, raw] of Object.entries(pipelines)) {
-    const p = node(raw);
+    const p = node(pipelines, name);
+    const where = `service.pipelines.${name}`;
+    if (!/^traces(\/[A-Za-z0-9_.-]+)?$/.test(name)) throw new ConfigError(`${where}: only traces pipelines exist (traces or traces/NAME)`);
+    if (typeof raw !== 'object' || raw === null) throw new ConfigError(`${where} must be a map with receivers, processors and exporters`);
     const pipeline: PipelineConfig = { receivers: strList(p, 'receivers'), processors: strList(p, 'processors'), exporters: strList(p, 'exporters') };
-    for (const kind of ['receivers', 'processors', 'exporters'] as const) {
-      for (const id of pipeline[kind]) {
-        if (!KNOWN[kind].includes(id)) throw new ConfigError(`service.pipelines.${name}: unknown ${kind.slice(0, -1)} "${id}" (known: ${KNOWN[kind].join(', ')})`);
-      }
+    for (const kind of KINDS) {
+      const configured = (doc as Node)[kind];
+      pipeline[kind].forEach((id, i) => {
+        const what = kind.slice(0, -1);
+        if (id.includes('/') && KNOWN[kind].includes(id.split('/')[0]!)) throw new ConfigError(`${where}.${kind}[${i}]: "${id}": named instances (type/name) are not supported; use "${id.split('/')[0]}"`);
+        if (!KNOWN[kind].includes(id)) throw new ConfigError(`${where}.${kind}[${i}]: unknown ${what} "${id}" (known types: ${KNOWN[kind].join(', ')})`);
+        if (typeof configured !== 'object' || configured === null || !(id in configured)) throw new ConfigError(`${where}.${kind}[${i}]: ${what} "${id}" is not configured: add it under ${kind}: (\`${id}:\` with no settings takes the defaults)`);
+      });
+      if (new Set(pipeline[kind]).size !== pipeline[kind].length) throw new ConfigError(`${where}.${kind} lists a component twice`);
     }
+    if (pipeline.receivers.length === 0) throw new ConfigError(`${where}: a pipeline needs at least one receiver`);
+    if (pipeline.exporters.length === 0) throw new ConfigError(`${where}: a pipeline needs at least one exporter`);
     out[name] = pipeline;
   }
   return out;

@@ -83,7 +83,49 @@ describe('config', () => {
     assert.throws(() => resolveConfig({ exporters: { kafka: { client: 'rdkafka' } } }, {}), /exporters.kafka.client must be kafkajs or librdkafka/);
     assert.throws(() => resolveConfig({}, { KAFKA_TOPIC_PARTITIONS: '0' }), /topic_partitions/);
     assert.throws(() => resolveConfig({ exporters: { clickhouse: { database: 'x; DROP' } } }, {}), /plain identifier/);
-    assert.throws(() => resolveConfig({ service: { pipelines: { traces: { receivers: ['zipkin'] } } } }, {}), /unknown receiver "zipkin"/);
+    assert.throws(() => resolveConfig({ service: { pipelines: { traces: { receivers: ['zipkin'] } } } }, {}), /service\.pipelines\.traces\.receivers\[0\]: unknown receiver "zipkin"/);
     assert.throws(() => resolveConfig({ receivers: { otlp: { protocols: { http: { endpoint: 'nope' } } } } }, {}), /host:port/);
+    // The full YAML path, not the last key alone.
+    assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 'many' } } }, {}), /^ConfigError: processors\.batch\.send_batch_size must be a non-negative integer, got "many"$/);
+    assert.throws(() => resolveConfig({ receivers: { otlp: { limits: { max_future_skew: 'later' } } } }, {}), /receivers\.otlp\.limits\.max_future_skew must be a duration/);
+  });
+
+  it('a bad environment value names the variable', () => {
+    assert.throws(() => resolveConfig({}, { BATCH_MAX_ROWS: 'abc' }), /^ConfigError: BATCH_MAX_ROWS must be a non-negative integer, got "abc"$/);
+    for (const name of ['KAFKA_TOPIC_PARTITIONS', 'TRACEHOUSE_CONTENT_MAX_BYTES', 'BATCH_MAX_CONCURRENT_FLUSHES', 'CLICKHOUSE_TTL_DAYS', 'CLICKHOUSE_TCP_PORT']) {
+      assert.throws(() => resolveConfig({}, { [name]: '-1' }), new RegExp(`^ConfigError: ${name} must be`), name);
+    }
+  });
+
+  it('expands ${env:NAME} and ${env:NAME:-default} in the YAML as the Collector does', () => {
+    const doc = {
+      exporters: { kafka: { brokers: ['${env:BROKER_HOST}:9092', '${env:OTHER:-b2}:9092'], topic: 'spans-${env:STAGE:-dev}' }, clickhouse: { password: 'pa$$word', ttl: '${env:TTL:-48h}' } },
+      processors: { batch: { send_batch_size: '${env:BATCH}' } },
+    };
+    const c = resolveConfig(doc, { BROKER_HOST: 'k1', BATCH: '500' });
+    assert.deepEqual(c.kafka.brokers, ['k1:9092', 'b2:9092']);
+    assert.equal(c.kafka.topic, 'spans-dev');
+    assert.equal(c.clickhouse.password, 'pa$word');
+    assert.equal(c.clickhouse.ttlDays, 2);
+    assert.equal(c.batch.maxRows, 500, 'a value that is only a reference takes its YAML type');
+    // Unset without a default: empty, as in the Collector; an empty value takes the default.
+    assert.equal(resolveConfig({ exporters: { kafka: { topic: 'a${env:NOPE}b' } } }, {}).kafka.topic, 'ab');
+    assert.equal(resolveConfig({ exporters: { kafka: { topic: '${env:EMPTY:-fallback}' } } }, { EMPTY: '' }).kafka.topic, 'fallback');
+    assert.throws(() => resolveConfig({ exporters: { kafka: { topic: '${file:/etc/passwd}' } } }, {}), /exporters\.kafka\.topic: unsupported reference \$\{file:\/etc\/passwd\}/);
+    assert.throws(() => resolveConfig({ exporters: { kafka: { brokers: ['${env:9X}'] } } }, {}), /exporters\.kafka\.brokers\[0\]: \$\{env:9X\} is not a valid environment variable name/);
+    assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: '${env:BATCH}' } } }, { BATCH: 'lots' }), /processors\.batch\.send_batch_size must be a non-negative integer, got "lots"/);
+  });
+
+  it('checks service.pipelines: known types, configured components, a receiver and an exporter each, with the YAML path', () => {
+    const sections = { receivers: { otlp: null, kafka: {} }, processors: { batch: null, attributes: null, genai: null }, exporters: { kafka: null, clickhouse: null } };
+    const withPipelines = (pipelines: unknown, extra: Record<string, unknown> = sections) => resolveConfig({ ...extra, service: { pipelines } }, {});
+    assert.deepEqual(withPipelines({ traces: { receivers: ['otlp'], processors: [], exporters: ['clickhouse'] } }).pipelines, { traces: { receivers: ['otlp'], processors: [], exporters: ['clickhouse'] } });
+    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: ['zipkin'] } }), /^ConfigError: service\.pipelines\.traces\.exporters\[0\]: unknown exporter "zipkin" \(known types: kafka, clickhouse\)$/);
+    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: ['kafka'] } }, { receivers: { otlp: null } }), /service\.pipelines\.traces\.exporters\[0\]: exporter "kafka" is not configured: add it under exporters:/);
+    assert.throws(() => withPipelines({ 'traces/x': { receivers: [], exporters: ['kafka'] } }), /service\.pipelines\.traces\/x: a pipeline needs at least one receiver/);
+    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: [] } }), /service\.pipelines\.traces: a pipeline needs at least one exporter/);
+    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], processors: ['batch/large'], exporters: ['kafka'] } }), /processors\[0\]: "batch\/large": named instances \(type\/name\) are not supported/);
+    assert.throws(() => withPipelines({ traces: { receivers: ['otlp', 'otlp'], exporters: ['kafka'] } }), /service\.pipelines\.traces\.receivers lists a component twice/);
+    assert.throws(() => withPipelines({ metrics: { receivers: ['otlp'], exporters: ['kafka'] } }), /service\.pipelines\.metrics: only traces pipelines exist/);
   });
 });
