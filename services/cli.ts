@@ -6,7 +6,7 @@ import { startApp, type Mode } from './app.js';
 import { localClickHouse, localUsers, openClickHouse } from './shared/clickhouse/client.js';
 import { migrate } from './shared/clickhouse/migrate.js';
 import { READER_USER, deployUsersXml } from './shared/clickhouse/users.js';
-import { type Config, ConfigError, loadConfig } from './shared/config.js';
+import { type Config, ConfigError, loadConfig, reachableHost } from './shared/config.js';
 import { TelemetrySink } from './shared/clickhouse/telemetry-sink.js';
 import { createKafka } from './shared/kafka.js';
 import { exitOnSignal } from './shared/lifecycle.js';
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       return runClickHouse(config);
     case 'demo':
       await runDemo({
-        endpoint: values.endpoint ?? `http://${config.otlp.host === '0.0.0.0' ? 'localhost' : config.otlp.host}:${config.otlp.port}`,
+        endpoint: values.endpoint ?? `http://${reachableHost(config.otlp.host)}:${config.otlp.port}`,
         rate: positiveNumber(values.rate!, '--rate'),
         durationSeconds: positiveNumber(values.duration!, '--duration'),
         tenants: values.tenants!.split(',').filter(Boolean),
@@ -105,7 +105,7 @@ async function run(mode: Mode, config: Config): Promise<void> {
   const app = await startApp(mode, config, log);
   exitOnSignal(() => app.stop(), log);
   if (mode === 'all') {
-    const host = config.otlp.host === '0.0.0.0' ? 'localhost' : config.otlp.host;
+    const host = reachableHost(config.otlp.host);
     process.stderr.write(
       `\nTracehouse is running.\n` +
         `  Send OTLP/HTTP traces to  http://${host}:${app.otlpPort}/v1/traces  (OTEL_EXPORTER_OTLP_ENDPOINT=http://${host}:${app.otlpPort})\n` +
@@ -175,7 +175,7 @@ async function runClickHouse(config: Config): Promise<void> {
   if (config.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: `tracehouse clickhouse` runs the local server, unset it first');
   const log = createLogger('clickhouse');
   const { server, endpoint } = await localClickHouse(config.clickhouse, log);
-  if (server === undefined) throw new ConfigError(`a local ClickHouse server for ${config.clickhouse.dataDir} already answers at ${endpoint.url}`);
+  if (server === undefined) throw new Error(`a local ClickHouse server for ${config.clickhouse.dataDir} already answers at ${endpoint.url}`);
   exitOnSignal(() => server.stop(), log);
   process.stderr.write(`ClickHouse server at ${server.url} (native port ${server.tcpPort}), data in ${config.clickhouse.dataDir}; users: npx tracehouse clickhouse credentials\n`);
 }
@@ -225,7 +225,7 @@ async function runQuery(config: Config, sql: string, format: string): Promise<vo
     const result = await ch.client.exec({ query: FORMAT_CLAUSE.test(statement) ? statement : `${statement}\nFORMAT ${format}` });
     for await (const chunk of result.stream) process.stdout.write(chunk as Buffer);
   } catch (err) {
-    throw new ConfigError(`query failed: ${(err as Error).message}`);
+    throw new Error(`query failed: ${(err as Error).message}`, { cause: err });
   } finally {
     await ch.close();
   }

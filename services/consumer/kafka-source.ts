@@ -1,6 +1,6 @@
 // Kafka stage: a kafkajs consumer group over the spans topic, feeding the exactly-once batch
 // protocol (partition-batches.ts). Offsets are committed by that protocol, never by kafkajs
-// (autoCommit off: research/kafka.md, kafkajs #1729).
+// (autoCommit off; kafkajs #1729).
 //
 // Two kafkajs behaviours the protocol must not meet, found under broker restarts:
 // - `consumer.commitOffsets` resolves without sending anything while the consumer is between a

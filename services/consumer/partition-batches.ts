@@ -90,7 +90,14 @@ export class FencedError extends Error {
   }
 }
 
+// Both formats are part of the stored state: a token that changed across an upgrade would store a
+// redelivered batch twice, a marker that changed would not be rebuilt.
 const PENDING = /^tracehouse:pending:(\d+)-(\d+)$/;
+
+/** The INSERT dedup token of a range of one partition (TelemetrySink suffixes it per table). */
+export function dedupToken(topic: string, partition: number, range: OffsetRange): string {
+  return `${topic}:${partition}:${range.first}-${range.last}`;
+}
 
 export function pendingMetadata(range: OffsetRange): string {
   return `tracehouse:pending:${range.first}-${range.last}`;
@@ -335,16 +342,16 @@ export class PartitionBatches<R> implements BatchProtocol {
   /** One INSERT for the batch; if ClickHouse rejects the data, message by message, dead-lettering the rejected ones. */
   private async insertBatch(partition: number, range: OffsetRange, items: Item<R>[], live: () => void): Promise<void> {
     try {
-      await this.insertWithRetry(this.opts.rows.merge(items.map((i) => i.rows)), `${this.opts.topic}:${partition}:${range.first}-${range.last}`, partition, live);
+      await this.insertWithRetry(this.opts.rows.merge(items.map((i) => i.rows)), dedupToken(this.opts.topic, partition, range), partition, live);
       return;
     } catch (err) {
       if (!isPermanent(err)) throw err;
       this.opts.log.warn('batch rejected by ClickHouse; inserting message by message', { partition, first: String(range.first), last: String(range.last), err });
     }
     for (const item of items) {
-      const offset = item.message.offset;
+      const offset = BigInt(item.message.offset);
       try {
-        await this.insertWithRetry(item.rows, `${this.opts.topic}:${partition}:${offset}-${offset}`, partition, live);
+        await this.insertWithRetry(item.rows, dedupToken(this.opts.topic, partition, { first: offset, last: offset }), partition, live);
       } catch (err) {
         if (!isPermanent(err)) throw err;
         await this.opts.deadLetter(partition, item.message, (err as Error).message, 'clickhouse');

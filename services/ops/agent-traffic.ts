@@ -4,6 +4,7 @@
 // OTLP export) and by the benchmark (pre-built requests). Timestamps are explicit, so a run that
 // "took" 20 s is generated instantly and ends at the moment it is emitted.
 import { type Context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import { seededRandom } from '../shared/random.js';
 
 interface ModelChoice {
   provider: string;
@@ -25,15 +26,10 @@ const AGENTS = ['support_bot', 'research_assistant', 'sql_analyst', 'triage_agen
 const TOOLS = ['web_search', 'sql_query', 'crm_lookup', 'calculator', 'send_email'];
 
 export class AgentTraffic {
-  private state: number;
+  private readonly random: () => number;
 
   constructor(seed = Date.now()) {
-    this.state = seed >>> 0 || 1;
-  }
-
-  private random(): number {
-    this.state = (this.state * 1664525 + 1013904223) >>> 0;
-    return this.state / 2 ** 32;
+    this.random = seededRandom(seed);
   }
 
   private between(min: number, max: number): number {

@@ -6,7 +6,7 @@ import type { EncodedTrace } from './split-protobuf.js';
 export interface TracesExporter {
   readonly name: string;
   /** Resolves once the spans are durable downstream (Kafka acks=all, or a committed ClickHouse insert). */
-  export(data: TracesData, spanCount: number): Promise<void>;
+  export(data: TracesData): Promise<void>;
   /**
    * For exporters that write one protobuf TracesData per trace: takes the protobuf fast path's output
    * (split-protobuf.ts), traces at most `maxTraceBytes` each. Absent when the exporter needs decoded spans.

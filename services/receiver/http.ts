@@ -130,7 +130,7 @@ export async function startOtlpHttpReceiver(opts: {
         }
         if (decoded.spanCount > 0) {
           stampTenancy(decoded.data, config.tenancy, tenant);
-          await timedExport(decoded.spanCount, () => exporter.export(decoded.data, decoded.spanCount));
+          await timedExport(decoded.spanCount, () => exporter.export(decoded.data));
         }
         reply(res, encoding, 200, exportResponse(encoding, decoded.rejectedSpans, decoded.rejectionReason));
       } finally {

@@ -175,6 +175,11 @@ function duration(n: Node, key: string, fallbackMs: number): number {
   return n[key] === undefined ? fallbackMs : parseDurationMs(n[key], at(n, key));
 }
 
+/** The address a local client reaches a listener on: a wildcard listen host means this machine. */
+export function reachableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
 export function parseHostPort(endpoint: string, key: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(endpoint);
   if (!m) throw new ConfigError(`${key} must be host:port, got ${JSON.stringify(endpoint)}`);

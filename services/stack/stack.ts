@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { localUsers } from '../shared/clickhouse/client.js';
 import { pingServer, readPorts } from '../shared/clickhouse/server.js';
 import { ADMIN_USER } from '../shared/clickhouse/users.js';
-import { type Config, ConfigError, parseHostPort } from '../shared/config.js';
+import { type Config, ConfigError, parseHostPort, reachableHost } from '../shared/config.js';
 import { portFree } from '../shared/ports.js';
 import { prepareBroker } from './kafka-broker.js';
 
@@ -111,7 +111,7 @@ export class LocalStack {
     const adminPort = config.admin.port ?? 8888;
     const receiverAdmin = `${config.admin.host}:${adminPort}`;
     const consumerAdmin = `${config.admin.host}:${adminPort + 1}`;
-    const otlpHost = config.otlp.host === '0.0.0.0' ? '127.0.0.1' : config.otlp.host;
+    const otlpHost = reachableHost(config.otlp.host);
     const service = (command: 'clickhouse' | 'receiver' | 'consumer', extra: NodeJS.ProcessEnv) => () => ({
       command: process.execPath,
       args: [CLI, command],

@@ -3,12 +3,9 @@
 // spread over the last 10 minutes. For tests that need thousands of spans without an SDK.
 import type { KeyValue, Span, TracesData } from '../../services/shared/otlp/model.js';
 import { emptySpan } from '../../services/shared/otlp/model.js';
+import { seededRandom } from '../../services/shared/random.js';
 
 /** Deterministic pseudo-random numbers, so a failure can be reproduced. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 
 export const kv = (key: string, v: string | number): KeyValue => ({ key, value: typeof v === 'number' ? { intValue: v } : { stringValue: v } });
 export const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
@@ -18,7 +15,7 @@ const TOOLS = ['web_search', 'calculator', 'sql_query'];
 
 /** `traces` agent traces of 10 spans each, spread over the last 10 minutes. */
 export function generate(traces: number, seed: number, firstTrace = 0): TracesData[] {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   const out: TracesData[] = [];
   for (let t = firstTrace; t < firstTrace + traces; t++) {

@@ -10,11 +10,8 @@ import { decodeTracesJson } from '../../services/shared/otlp/json.js';
 import { OtlpDecodeError } from '../../services/shared/otlp/model.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { emitAgentRun } from '../harness/agent-traces.js';
+import { seededRandom } from '../../services/shared/random.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 
 function seedSpans() {
   const memory = new InMemorySpanExporter();
@@ -59,7 +56,7 @@ describe('decoder fuzzing', () => {
   const spans = seedSpans();
 
   it('protobuf: 4000 mutated and 1000 random bodies', () => {
-    const random = rng(1234);
+    const random = seededRandom(1234);
     const seeds = [ProtobufTraceSerializer.serializeRequest(spans)!, encodeTracesProtobuf(decodeTracesProtobuf(ProtobufTraceSerializer.serializeRequest(spans)!).data)];
     const counts = { ok: 0, rejected: 0 };
     for (let i = 0; i < 4000; i++) counts[attempt(() => decodeTracesProtobuf(mutate(seeds[i % 2]!, random)), `mutated #${i}`)]++;
@@ -72,7 +69,7 @@ describe('decoder fuzzing', () => {
   });
 
   it('JSON: 3000 mutated bodies', () => {
-    const random = rng(99);
+    const random = seededRandom(99);
     const text = Buffer.from(JsonTraceSerializer.serializeRequest(spans)!);
     const counts = { ok: 0, rejected: 0 };
     for (let i = 0; i < 3000; i++) {

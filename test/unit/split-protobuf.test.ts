@@ -12,6 +12,7 @@ import { decodeTracesJson } from '../../services/shared/otlp/json.js';
 import { type AnyValue, type TracesData, OtlpDecodeError } from '../../services/shared/otlp/model.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
 import { emitAgentRun } from '../harness/agent-traces.js';
+import { seededRandom } from '../../services/shared/random.js';
 
 const config = resolveConfig({}, {});
 const NOW_MS = Date.now();
@@ -86,10 +87,6 @@ function sdkRequest(): Uint8Array {
   return ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans())!;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 
 describe('receiver protobuf fast path', () => {
   it('gives per trace exactly what the decoding path gives: interleaved resources and scopes', () => {
@@ -137,7 +134,7 @@ describe('receiver protobuf fast path', () => {
   });
 
   it('3000 mutated bodies: the fast path either steps aside or matches the decoding path', () => {
-    const random = rng(4242);
+    const random = seededRandom(4242);
     const seeds = [sdkRequest(), interleaved()];
     const counts = { matched: 0, stepped_aside: 0 };
     for (let i = 0; i < 3000; i++) {

@@ -1,5 +1,5 @@
-// A real ClickHouse server on this machine, from the libchdb that @chdb/lib-linux-x64-gnu ships
-// (research/clickhouse-server-from-chdb.md): clickhouse-local's main, run by a small C launcher as
+// A real ClickHouse server on this machine, from the libchdb that @chdb/lib-linux-x64-gnu ships:
+// clickhouse-local's main, run by a small C launcher as
 // a child process, with config.xml and users.xml under the data directory. It speaks the HTTP and
 // native protocols on 127.0.0.1 only; Tracehouse talks to it over HTTP exactly as to any server.
 // The child is supervised: restarted with backoff if it dies, stopped with SIGTERM.
@@ -52,7 +52,7 @@ export function ensureLauncher(): string {
   const built = spawnSync(cc, ['-O2', '-o', tmp, LAUNCHER_SOURCE, '-ldl'], { encoding: 'utf8' });
   if (built.error !== undefined || built.status !== 0) {
     rmSync(tmp, { force: true });
-    throw new ConfigError(`cannot build the ClickHouse launcher with ${cc} (install a C compiler, e.g. apt-get install gcc, or set CC): ${built.error?.message ?? built.stderr}`);
+    throw new Error(`cannot build the ClickHouse launcher with ${cc} (install a C compiler, e.g. apt-get install gcc, or set CC): ${built.error?.message ?? built.stderr}`);
   }
   renameSync(tmp, out);
   return out;

@@ -1,5 +1,5 @@
 // ClickHouse users for Tracehouse, as users.xml (the only access storage a server from libchdb has:
-// SQL access DDL is refused there, research/clickhouse-server-from-chdb.md; a real server reads the
+// SQL access DDL is refused there; a real server reads the
 // same file). One source renders the managed server's file and the compose stack's
 // deploy/clickhouse/users.xml.
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,7 +1,7 @@
 // GenAI conventions -> canonical spans_raw columns. Covers OTel GenAI (current and deprecated names),
 // OpenInference, OpenLLMetry/Traceloop, the Vercel AI SDK (v4 and v5 usage names) and the plain names
 // of the architecture brief (model, tokens.prompt, tokens.completion, cost.usd, user_id, workflow_id,
-// tool_name). Mapping table: research/genai-conventions-and-anchors.md.
+// tool_name). test/unit/genai-normalizer.test.ts holds one case per dialect.
 //
 // Token semantics of the canonical columns (so nothing is counted twice):
 //   tokens_prompt      all input tokens, cached ones included (the OTel definition);
