@@ -9,6 +9,7 @@ import { ClickHouseDirectExporter } from './receiver/clickhouse-exporter.js';
 import type { TracesExporter } from './receiver/exporter.js';
 import { type ReceiverService, startReceiver } from './receiver/index.js';
 import { KafkaExporter } from './receiver/kafka-exporter.js';
+import { Redactor } from './processors/redaction.js';
 import { type AdminServer, startAdminServer } from './shared/admin-server.js';
 import { Batcher } from './shared/batcher.js';
 import { type ClickHouseHandle, openClickHouse, waitForClickHouse } from './shared/clickhouse/client.js';
@@ -91,7 +92,8 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
         exporter = new ClickHouseDirectExporter(batcher, normalizer);
         log.info('no Kafka brokers configured: receiver writes to ClickHouse directly');
       }
-      receiver = await startReceiver(config, exporter, registry, log.child('receiver'));
+      const redactor = config.redaction !== null && ingest!.processors.includes('redaction') ? new Redactor(config.redaction, registry) : undefined;
+      receiver = await startReceiver(config, exporter, registry, log.child('receiver'), redactor);
       const r = receiver;
       // Registered last so it stops first: intake ends before the consumer and ClickHouse go away.
       stops.push(() => r.stop());

@@ -16,6 +16,7 @@ import { CONTENT_TYPE, RpcCode, exportResponse, statusBody, type OtlpEncoding } 
 import { decodeTraces } from '../shared/otlp/decode.js';
 import { RequestError, decompress, encodingOf } from './decode.js';
 import { exportFailureStatus } from '../shared/errors.js';
+import type { Redactor } from '../processors/redaction.js';
 import type { TracesExporter } from './exporter.js';
 import { enforceLimits, stampTenancy } from './process.js';
 import { splitProtobufByTrace } from './split-protobuf.js';
@@ -31,10 +32,12 @@ export interface OtlpHttpReceiver {
 export async function startOtlpHttpReceiver(opts: {
   config: Config;
   exporter: TracesExporter;
+  /** The ingest pipeline's redaction processor, when it lists one: every request then takes the decoding path. */
+  redactor?: Redactor;
   registry: Registry;
   log: Logger;
 }): Promise<OtlpHttpReceiver> {
-  const { config, exporter, registry, log } = opts;
+  const { config, exporter, redactor, registry, log } = opts;
   const maxBody = config.otlp.maxBodyBytes;
   // Bodies being decoded or exported; past the budget new requests get 503 instead of growing memory.
   const maxInflightBytes = config.otlp.maxInflightBytes;
@@ -112,7 +115,7 @@ export async function startOtlpHttpReceiver(opts: {
         const body = await decompress(raw, req.headers['content-encoding'], maxBody);
         account(body.length);
         // Protobuf to a per-trace exporter: split without decoding spans, unless the request needs the decoding path.
-        const encoded = encoding === 'protobuf' ? exporter.encodedTraces : undefined;
+        const encoded = encoding === 'protobuf' && redactor === undefined ? exporter.encodedTraces : undefined;
         const fast = encoded ? splitProtobufByTrace(body, { limits, retentionDays, tenancy: config.tenancy, tenant, maxMessageBytes: encoded.maxTraceBytes }) : null;
         if (encoding === 'protobuf') decodePath.inc({ path: fast === null ? 'decode' : 'split' });
         if (encoded && fast !== null) {
@@ -130,6 +133,7 @@ export async function startOtlpHttpReceiver(opts: {
         }
         if (decoded.spanCount > 0) {
           stampTenancy(decoded.data, config.tenancy, tenant);
+          redactor?.process(decoded.data);
           await timedExport(decoded.spanCount, () => exporter.export(decoded.data));
         }
         reply(res, encoding, 200, exportResponse(encoding, decoded.rejectedSpans, decoded.rejectionReason));

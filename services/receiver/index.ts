@@ -2,6 +2,7 @@
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
+import type { Redactor } from '../processors/redaction.js';
 import type { TracesExporter } from './exporter.js';
 import { startOtlpHttpReceiver } from './http.js';
 
@@ -12,8 +13,8 @@ export interface ReceiverService {
   stop(): Promise<void>;
 }
 
-export async function startReceiver(config: Config, exporter: TracesExporter, registry: Registry, log: Logger): Promise<ReceiverService> {
-  const http = await startOtlpHttpReceiver({ config, exporter, registry, log });
+export async function startReceiver(config: Config, exporter: TracesExporter, registry: Registry, log: Logger, redactor?: Redactor): Promise<ReceiverService> {
+  const http = await startOtlpHttpReceiver({ config, exporter, redactor, registry, log });
   log.info('otlp http receiver listening', { endpoint: `http://${config.otlp.host}:${http.port}/v1/traces`, exporter: exporter.name });
   return {
     port: http.port,

@@ -2,7 +2,9 @@
 // service.pipelines) resolved into one typed object, then environment overrides on top.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './config-error.js';
 import type { ModelPrice } from './normalize/price-table.js';
+import { type RedactionConfig, parseRedactionConfig } from '../processors/redaction.js';
 
 export type KafkaEncoding = 'otlp_proto' | 'otlp_json';
 
@@ -71,11 +73,11 @@ export interface Config {
   /** port null = the service's default: 8888, or 8889 for `tracehouse consumer` (both run on one machine). */
   admin: { host: string; port: number | null };
   pipelines: Record<string, PipelineConfig>;
+  /** processors.redaction, when a pipeline lists it (it runs in the receiver, before Kafka). */
+  redaction: RedactionConfig | null;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 type Node = Record<string, unknown>;
 
@@ -267,7 +269,13 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
     },
     admin,
     pipelines: readPipelines(doc),
+    redaction: null,
   };
+  const redacting = Object.entries(config.pipelines).filter(([, p]) => p.processors.includes('redaction'));
+  for (const [name, p] of redacting) {
+    if (!p.receivers.includes('otlp')) throw new ConfigError(`service.pipelines.${name}: the redaction processor runs where spans are received (a pipeline with the otlp receiver), so raw content never reaches Kafka`);
+  }
+  if (redacting.length > 0) config.redaction = parseRedactionConfig(node(doc, 'processors').redaction);
   if (config.batch.maxRows < 1) throw new ConfigError('processors.batch.send_batch_size must be at least 1');
   if (config.kafka.partitions < 1) throw new ConfigError('exporters.kafka.topic_partitions must be at least 1');
   if (config.batch.maxConcurrentFlushes < 1) throw new ConfigError('processors.batch.max_concurrent_flushes must be at least 1');
@@ -344,7 +352,7 @@ const DEFAULT_PIPELINES: Record<string, PipelineConfig> = {
   'traces/store': { receivers: ['kafka'], processors: ['genai', 'batch'], exporters: ['clickhouse'] },
 };
 
-const KNOWN = { receivers: ['otlp', 'kafka'], processors: ['attributes', 'genai', 'batch'], exporters: ['kafka', 'clickhouse'] };
+const KNOWN = { receivers: ['otlp', 'kafka'], processors: ['attributes', 'redaction', 'genai', 'batch'], exporters: ['kafka', 'clickhouse'] };
 const KINDS = ['receivers', 'processors', 'exporters'] as const;
 
 /**
