@@ -1,30 +1,25 @@
-// Assembles components into a running service from the config's pipelines, collector style:
-//   traces/ingest: otlp -> attributes -> kafka | clickhouse (direct)
-//   traces/store:  kafka -> batch -> clickhouse
-// Mode 'all' (npm start) runs both in one process; with no Kafka brokers configured the ingest
-// pipeline exports straight to ClickHouse, still acking only after the INSERT committed.
+// A Tracehouse process: the pipelines of service.pipelines that its mode runs, assembled from the
+// component registry (component/builder.ts), plus the admin endpoint. `tracehouse receiver` runs the
+// pipelines with the otlp receiver, `tracehouse consumer` those with the kafka receiver, `start` all.
+// `start` without Kafka brokers runs the local direct path instead: each otlp pipeline exports
+// through genai and batch to clickhouse (answering only after the INSERT), and pipelines that read
+// Kafka are left out; it says so in its log.
 import type { Kafka } from 'kafkajs';
-import { type ConsumerService, startConsumer } from './consumer/index.js';
-import { ClickHouseDirectExporter } from './receiver/clickhouse-exporter.js';
-import type { TracesExporter } from './receiver/exporter.js';
-import { type ReceiverService, startReceiver } from './receiver/index.js';
-import { KafkaExporter } from './receiver/kafka-exporter.js';
-import { Redactor } from './processors/redaction.js';
+import { buildService } from './component/builder.js';
+import type { Resources } from './component/component.js';
+import { components } from './component/registry.js';
+import { OtlpReceiver } from './receivers/otlp.js';
 import { type AdminServer, startAdminServer } from './shared/admin-server.js';
-import { Batcher } from './shared/batcher.js';
-import { type ClickHouseHandle, openClickHouse, waitForClickHouse } from './shared/clickhouse/client.js';
-import { migrate } from './shared/clickhouse/migrate.js';
-import { TelemetrySink } from './shared/clickhouse/telemetry-sink.js';
+import { type ClickHouseHandle, openClickHouse } from './shared/clickhouse/client.js';
 import { type Config, ConfigError, type PipelineConfig } from './shared/config.js';
 import { createKafka } from './shared/kafka.js';
 import type { Logger } from './shared/log.js';
 import { Registry } from './shared/metrics.js';
-import { type NormalizedRows, Normalizer, mergeRows, rowCount } from './shared/normalize/rows.js';
 
 export type Mode = 'receiver' | 'consumer' | 'all';
 
 export interface RunningApp {
-  /** OTLP/HTTP port, when this process runs the receiver. */
+  /** OTLP/HTTP port, when this process runs the otlp receiver. */
   readonly otlpPort: number | undefined;
   readonly adminPort: number;
   readonly registry: Registry;
@@ -33,80 +28,74 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-function pipelineWith(config: Config, kind: 'receivers', id: string): PipelineConfig | undefined {
-  return Object.values(config.pipelines).find((p) => p[kind].includes(id));
+/** The pipelines `mode` runs, with the direct path in place of Kafka for `start` without brokers. */
+export function pipelinesFor(mode: Mode, config: Config, log: Logger): Record<string, PipelineConfig> {
+  const all = Object.entries(config.pipelines);
+  const has = (p: PipelineConfig, receiver: string): boolean => p.receivers.includes(receiver);
+  if (mode === 'receiver' || mode === 'consumer') {
+    const receiver = mode === 'receiver' ? 'otlp' : 'kafka';
+    const chosen = all.filter(([, p]) => has(p, receiver));
+    if (chosen.length === 0) throw new ConfigError(`no pipeline in service.pipelines has the ${receiver} receiver (tracehouse ${mode} runs those)`);
+    return Object.fromEntries(chosen);
+  }
+  if (config.kafka.brokers.length > 0) return Object.fromEntries(all);
+  const direct = all
+    .filter(([, p]) => !has(p, 'kafka'))
+    .map(([name, p]): [string, PipelineConfig] => {
+      if (!p.exporters.includes('kafka')) return [name, p];
+      log.info('no Kafka brokers configured: this pipeline writes to ClickHouse directly', { pipeline: name });
+      const processors = [...p.processors.filter((id) => id !== 'genai' && id !== 'batch'), 'genai', 'batch'];
+      return [name, { receivers: p.receivers, processors, exporters: ['clickhouse'] }];
+    });
+  return Object.fromEntries(direct);
 }
 
-function requireBrokers(config: Config, who: string): void {
-  if (config.kafka.brokers.length === 0) throw new ConfigError(`${who} needs Kafka: set KAFKA_BROKERS or exporters.kafka.brokers`);
+/** One ClickHouse connection and one Kafka client per process, opened when a component first needs them. */
+function sharedResources(config: Config, log: Logger): Resources & { opened(): ClickHouseHandle | undefined; close(): Promise<void> } {
+  let clickhouse: Promise<ClickHouseHandle> | undefined;
+  let handle: ClickHouseHandle | undefined;
+  let kafka: Kafka | undefined;
+  return {
+    clickhouse: () =>
+      (clickhouse ??= openClickHouse(config.clickhouse, log.child('clickhouse')).then((h) => {
+        handle = h;
+        return h;
+      })),
+    kafka: () => (kafka ??= createKafka(config.kafka.brokers, config.kafka.clientId, log)),
+    opened: () => handle,
+    close: async () => {
+      await (await clickhouse?.catch(() => undefined))?.close();
+    },
+  };
 }
 
 export async function startApp(mode: Mode, config: Config, log: Logger): Promise<RunningApp> {
   const registry = new Registry();
-  const ingest = mode === 'consumer' ? undefined : pipelineWith(config, 'receivers', 'otlp');
-  const store = mode === 'receiver' ? undefined : pipelineWith(config, 'receivers', 'kafka');
-  if (mode !== 'consumer' && ingest === undefined) throw new ConfigError('no pipeline in service.pipelines has the otlp receiver');
-  if (mode === 'consumer' && store === undefined) throw new ConfigError('no pipeline in service.pipelines has the kafka receiver');
-
-  // In 'all' mode without brokers the ingest pipeline's kafka exporter is replaced by ClickHouse.
-  const useKafka = mode === 'consumer' || (ingest!.exporters.includes('kafka') && (mode === 'receiver' || config.kafka.brokers.length > 0));
-  if (useKafka) requireBrokers(config, mode === 'all' ? 'the kafka pipeline' : `the ${mode}`);
-  const needsClickHouse = mode !== 'receiver' || !useKafka;
-
-  const stops: Array<() => Promise<void>> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const stop of stops.splice(0).reverse()) await stop();
-  };
+  const resources = sharedResources(config, log);
+  const service = await buildService(pipelinesFor(mode, config, log), components, { config, registry, log, resources });
+  let admin: AdminServer | undefined;
   try {
-    let clickhouse: ClickHouseHandle | undefined;
-    let sink: TelemetrySink | undefined;
-    if (needsClickHouse) {
-      clickhouse = await openClickHouse(config.clickhouse, log);
-      const ch = clickhouse;
-      stops.push(() => ch.close());
-      await waitForClickHouse(ch, log);
-      if (config.clickhouse.migrateOnStart) await migrate(ch.client, config.clickhouse, log.child('migrate'));
-      sink = new TelemetrySink(ch, config.clickhouse.database, registry, log.child('clickhouse'));
-      log.info('clickhouse ready', { location: ch.location, managed: ch.managed, database: config.clickhouse.database });
-    }
-    const normalizer = Normalizer.fromConfig(config);
-    const kafka: Kafka | undefined = useKafka ? createKafka(config.kafka.brokers, config.kafka.clientId, log) : undefined;
-
-    let consumer: ConsumerService | undefined;
-    if (mode !== 'receiver' && useKafka) {
-      consumer = await startConsumer(config, kafka!, normalizer, sink!, registry, log.child('consumer'));
-      const c = consumer;
-      stops.push(() => c.stop());
-    }
-
-    let receiver: ReceiverService | undefined;
-    if (mode !== 'consumer') {
-      let exporter: TracesExporter;
-      if (useKafka) {
-        const kafkaExporter = new KafkaExporter(kafka!, config.kafka, registry, log.child('kafka'));
-        await kafkaExporter.start();
-        exporter = kafkaExporter;
-      } else {
-        const direct = sink!;
-        const batcher = new Batcher<NormalizedRows>({ maxWeight: config.batch.maxRows, maxDelayMs: config.batch.maxDelayMs, weight: rowCount, flush: (items) => direct.insert(mergeRows(items)) });
-        exporter = new ClickHouseDirectExporter(batcher, normalizer);
-        log.info('no Kafka brokers configured: receiver writes to ClickHouse directly');
-      }
-      const redactor = config.redaction !== null && ingest!.processors.includes('redaction') ? new Redactor(config.redaction, registry) : undefined;
-      receiver = await startReceiver(config, exporter, registry, log.child('receiver'), redactor);
-      const r = receiver;
-      // Registered last so it stops first: intake ends before the consumer and ClickHouse go away.
-      stops.push(() => r.stop());
-    }
-
-    const ready = (): boolean => (receiver?.ready() ?? true) && (consumer?.ready() ?? true);
-    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port ?? (mode === 'consumer' ? 8889 : 8888), registry, ready });
-    stops.push(() => admin.close());
+    await service.start();
+    admin = await startAdminServer({ host: config.admin.host, port: config.admin.port ?? (mode === 'consumer' ? 8889 : 8888), registry, ready: service.ready });
     log.info('admin endpoint listening', { url: `http://${config.admin.host}:${admin.port}`, paths: ['/healthz', '/readyz', '/metrics'] });
-
-    return { otlpPort: receiver?.port, adminPort: admin.port, registry, clickhouse, ready, stop: stopAll };
   } catch (err) {
-    await stopAll().catch(() => undefined);
+    await service.shutdown().catch(() => undefined);
+    await resources.close().catch(() => undefined);
     throw err;
   }
+  const otlp = service.receiver('otlp');
+  const adminServer = admin;
+  return {
+    otlpPort: otlp instanceof OtlpReceiver ? otlp.port : undefined,
+    adminPort: adminServer.port,
+    registry,
+    clickhouse: resources.opened(),
+    ready: service.ready,
+    // Receivers stop first (intake ends), then processors flush, then exporters; the admin endpoint last.
+    stop: async () => {
+      await service.shutdown();
+      await resources.close();
+      await adminServer.close();
+    },
+  };
 }

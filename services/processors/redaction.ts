@@ -5,6 +5,7 @@
 // keyed HMAC-SHA256, so equal values still group without being readable. A redacted span carries
 // `tracehouse.redacted` with the names of the rules that changed it.
 import { createHmac } from 'node:crypto';
+import { STATELESS, type ProcessorFactory, type TracesConsumer } from '../component/component.js';
 import { ConfigError } from '../shared/config-error.js';
 import type { Counter, Registry } from '../shared/metrics.js';
 import { TENANT_KEY } from '../shared/normalize/attributes.js';
@@ -186,3 +187,22 @@ export class Redactor {
     return `[hmac:${createHmac('sha256', this.cfg.hashKey).update(text).digest('hex').slice(0, 16)}]`;
   }
 }
+
+export const redactionProcessorFactory: ProcessorFactory = {
+  kind: 'processor',
+  type: 'redaction',
+  consumes: 'traces',
+  produces: 'traces',
+  create: async (settings, next) => {
+    const redactor = new Redactor(settings.config.redaction!, settings.registry);
+    const downstream = next as TracesConsumer;
+    // No `encoded`: every request is decoded so that its attributes can be read.
+    const consumer: TracesConsumer = {
+      consumeTraces: (data, ctx) => {
+        redactor.process(data);
+        return downstream.consumeTraces(data, ctx);
+      },
+    };
+    return { ...STATELESS, ...consumer };
+  },
+};

@@ -1,7 +1,7 @@
 // HTTP stage: OTLP/HTTP POST /v1/traces (opentelemetry-proto docs/specification.md), over HTTPS
 // when a certificate is configured. With API keys configured, a request needs one (Bearer or
-// x-api-key) and its spans belong to the key's tenant, whatever their resource claims.
-// 200 only after the exporter made the spans durable; 400 bad data, 413 too large, 415 unsupported
+// x-api-key) and its spans go on with the key's tenant, which the attributes processor stamps over
+// whatever their resource claims. 200 only after the pipelines made the spans durable; 400 bad data, 413 too large, 415 unsupported
 // media, 503 + Retry-After when downstream is unavailable or the in-flight budget is spent.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -16,9 +16,8 @@ import { CONTENT_TYPE, RpcCode, exportResponse, statusBody, type OtlpEncoding } 
 import { decodeTraces } from '../shared/otlp/decode.js';
 import { RequestError, decompress, encodingOf } from './decode.js';
 import { exportFailureStatus } from '../shared/errors.js';
-import type { Redactor } from '../processors/redaction.js';
-import type { TracesExporter } from './exporter.js';
-import { enforceLimits, stampTenancy } from './process.js';
+import type { TracesConsumer } from '../component/component.js';
+import { enforceLimits } from './process.js';
 import { splitProtobufByTrace } from './split-protobuf.js';
 
 export const TRACES_PATH = '/v1/traces';
@@ -31,13 +30,12 @@ export interface OtlpHttpReceiver {
 
 export async function startOtlpHttpReceiver(opts: {
   config: Config;
-  exporter: TracesExporter;
-  /** The ingest pipeline's redaction processor, when it lists one: every request then takes the decoding path. */
-  redactor?: Redactor;
+  /** The pipelines' first consumer; its `encoded` capability enables the protobuf split fast path. */
+  next: TracesConsumer;
   registry: Registry;
   log: Logger;
 }): Promise<OtlpHttpReceiver> {
-  const { config, exporter, redactor, registry, log } = opts;
+  const { config, next, registry, log } = opts;
   const maxBody = config.otlp.maxBodyBytes;
   // Bodies being decoded or exported; past the budget new requests get 503 instead of growing memory.
   const maxInflightBytes = config.otlp.maxInflightBytes;
@@ -114,14 +112,15 @@ export async function startOtlpHttpReceiver(opts: {
         receivedBytes.inc({ encoding }, raw.length);
         const body = await decompress(raw, req.headers['content-encoding'], maxBody);
         account(body.length);
-        // Protobuf to a per-trace exporter: split without decoding spans, unless the request needs the decoding path.
-        const encoded = encoding === 'protobuf' && redactor === undefined ? exporter.encodedTraces : undefined;
-        const fast = encoded ? splitProtobufByTrace(body, { limits, retentionDays, tenancy: config.tenancy, tenant, maxMessageBytes: encoded.maxTraceBytes }) : null;
+        // Protobuf to a chain that takes per-trace messages as they are: split without decoding spans, unless the request needs the decoding path.
+        const encoded = encoding === 'protobuf' ? next.encoded : undefined;
+        const tenancy = encoded?.tenancy;
+        const fast = encoded && tenancy ? splitProtobufByTrace(body, { limits, retentionDays, tenancy, tenant, maxMessageBytes: encoded.maxTraceBytes }) : null;
         if (encoding === 'protobuf') decodePath.inc({ path: fast === null ? 'decode' : 'split' });
         if (encoded && fast !== null) {
           const spanCount = fast.reduce((n, t) => n + t.spans, 0);
           checkSpanCount(spanCount);
-          if (spanCount > 0) await timedExport(spanCount, () => encoded.export(fast));
+          if (spanCount > 0) await timedExport(spanCount, () => encoded.consume(fast));
           return reply(res, encoding, 200, exportResponse(encoding, 0, ''));
         }
         const received = decodeTraces(encoding, body);
@@ -132,9 +131,7 @@ export async function startOtlpHttpReceiver(opts: {
           log.warn('spans rejected', { rejected: decoded.rejectedSpans, reason: decoded.rejectionReason });
         }
         if (decoded.spanCount > 0) {
-          stampTenancy(decoded.data, config.tenancy, tenant);
-          redactor?.process(decoded.data);
-          await timedExport(decoded.spanCount, () => exporter.export(decoded.data));
+          await timedExport(decoded.spanCount, () => next.consumeTraces(decoded.data, { tenant }));
         }
         reply(res, encoding, 200, exportResponse(encoding, decoded.rejectedSpans, decoded.rejectionReason));
       } finally {

@@ -10,7 +10,7 @@ import { type TracesData, countSpans } from '../shared/otlp/model.js';
 import { encodeTracesProtobuf } from '../shared/otlp/protobuf.js';
 import { asBuffer } from '../shared/otlp/wire.js';
 import { RetryableError, isPermanent } from '../shared/errors.js';
-import type { TracesExporter } from './exporter.js';
+import type { Component, EncodedTracesConsumer, TracesConsumer } from '../component/component.js';
 import { splitByTrace } from './process.js';
 import type { EncodedTrace } from './split-protobuf.js';
 import { type ProducerMessage, type SpanProducer, createSpanProducer } from './kafka-producers.js';
@@ -18,10 +18,9 @@ import { type ProducerMessage, type SpanProducer, createSpanProducer } from './k
 /** Collector kafka exporter default producer.max_message_bytes. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
 
-export class KafkaExporter implements TracesExporter {
-  readonly name = 'kafka';
+export class KafkaExporter implements TracesConsumer, Component {
   /** The protobuf fast path's per-trace messages, as they are (partition_traces_by_id only). */
-  readonly encodedTraces: TracesExporter['encodedTraces'];
+  readonly encoded: EncodedTracesConsumer | undefined;
   private producer: SpanProducer | undefined;
   private readonly produceSeconds;
   private readonly messagesProduced;
@@ -36,10 +35,10 @@ export class KafkaExporter implements TracesExporter {
     this.produceSeconds = registry.histogram('tracehouse_kafka_produce_seconds', 'Latency of one acknowledged produce (acks=all).');
     this.messagesProduced = registry.counter('tracehouse_kafka_messages_produced_total', 'Messages acknowledged by Kafka.');
     this.produceFailures = registry.counter('tracehouse_kafka_produce_failures_total', 'Produce calls that failed or timed out.');
-    this.encodedTraces = cfg.partitionTracesById
+    this.encoded = cfg.partitionTracesById
       ? {
           maxTraceBytes: MAX_MESSAGE_BYTES,
-          export: (traces: EncodedTrace[]) => this.send(traces.map((t) => ({ key: t.traceId, value: asBuffer(t.bytes) }))),
+          consume: (traces: EncodedTrace[]) => this.send(traces.map((t) => ({ key: t.traceId, value: asBuffer(t.bytes) }))),
         }
       : undefined;
   }
@@ -61,7 +60,7 @@ export class KafkaExporter implements TracesExporter {
     return this.producer?.connected() ?? false;
   }
 
-  async export(data: TracesData): Promise<void> {
+  async consumeTraces(data: TracesData): Promise<void> {
     await this.send(this.toMessages(data));
   }
 

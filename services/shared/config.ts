@@ -381,6 +381,7 @@ function readPipelines(doc: unknown): Record<string, PipelineConfig> {
       if (new Set(pipeline[kind]).size !== pipeline[kind].length) throw new ConfigError(`${where}.${kind} lists a component twice`);
     }
     if (pipeline.receivers.length === 0) throw new ConfigError(`${where}: a pipeline needs at least one receiver`);
+    if (pipeline.receivers.includes('otlp') && pipeline.processors[0] !== 'attributes') throw new ConfigError(`${where}.processors: a pipeline with the otlp receiver starts with the attributes processor (it stamps tenant_id and env, and an API key's tenant)`);
     if (pipeline.exporters.length === 0) throw new ConfigError(`${where}: a pipeline needs at least one exporter`);
     out[name] = pipeline;
   }

@@ -48,7 +48,7 @@ describe('Kafka producer clients', () => {
     for (const producerClient of ['kafkajs', 'librdkafka'] as const) {
       const exporter = new KafkaExporter(kafka, { ...config.kafka, producerClient }, new Registry(), log);
       await exporter.start();
-      for (const trace of traces) await exporter.export(trace);
+      for (const trace of traces) await exporter.consumeTraces(trace);
       await exporter.shutdown();
     }
     const partitionsByKey = new Map<string, Set<number>>();

@@ -119,11 +119,13 @@ describe('config', () => {
   it('checks service.pipelines: known types, configured components, a receiver and an exporter each, with the YAML path', () => {
     const sections = { receivers: { otlp: null, kafka: {} }, processors: { batch: null, attributes: null, genai: null }, exporters: { kafka: null, clickhouse: null } };
     const withPipelines = (pipelines: unknown, extra: Record<string, unknown> = sections) => resolveConfig({ ...extra, service: { pipelines } }, {});
-    assert.deepEqual(withPipelines({ traces: { receivers: ['otlp'], processors: [], exporters: ['clickhouse'] } }).pipelines, { traces: { receivers: ['otlp'], processors: [], exporters: ['clickhouse'] } });
+    const direct = { receivers: ['otlp'], processors: ['attributes', 'genai', 'batch'], exporters: ['clickhouse'] };
+    assert.deepEqual(withPipelines({ traces: direct }).pipelines, { traces: direct });
+    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], processors: [], exporters: ['kafka'] } }), /service\.pipelines\.traces\.processors: a pipeline with the otlp receiver starts with the attributes processor/);
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: ['zipkin'] } }), /^ConfigError: service\.pipelines\.traces\.exporters\[0\]: unknown exporter "zipkin" \(known types: kafka, clickhouse\)$/);
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: ['kafka'] } }, { receivers: { otlp: null } }), /service\.pipelines\.traces\.exporters\[0\]: exporter "kafka" is not configured: add it under exporters:/);
     assert.throws(() => withPipelines({ 'traces/x': { receivers: [], exporters: ['kafka'] } }), /service\.pipelines\.traces\/x: a pipeline needs at least one receiver/);
-    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: [] } }), /service\.pipelines\.traces: a pipeline needs at least one exporter/);
+    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], processors: ['attributes'], exporters: [] } }), /service\.pipelines\.traces: a pipeline needs at least one exporter/);
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], processors: ['batch/large'], exporters: ['kafka'] } }), /processors\[0\]: "batch\/large": named instances \(type\/name\) are not supported/);
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp', 'otlp'], exporters: ['kafka'] } }), /service\.pipelines\.traces\.receivers lists a component twice/);
     assert.throws(() => withPipelines({ metrics: { receivers: ['otlp'], exporters: ['kafka'] } }), /service\.pipelines\.metrics: only traces pipelines exist/);

@@ -27,8 +27,8 @@ export class TelemetrySink {
   }
 
   async insert(rows: NormalizedRows, dedupToken = ''): Promise<void> {
-    if (rows.spans.length > 0) await this.insertTable('spans_raw', spanRowsBody(rows.spans), rows.spans.length, dedupToken);
-    if (rows.events.length > 0) await this.insertTable('events_raw', eventRowsBody(rows.events), rows.events.length, dedupToken);
+    if (rows.spans.length > 0) await this.insertTable('spans_raw', () => spanRowsBody(rows.spans), rows.spans.length, dedupToken);
+    if (rows.events.length > 0) await this.insertTable('events_raw', () => eventRowsBody(rows.events), rows.events.length, dedupToken);
     this.advanceWatermarks(rows);
   }
 
@@ -41,9 +41,12 @@ export class TelemetrySink {
     }
   }
 
-  private async insertTable(table: string, body: InsertBody, count: number, dedupToken: string): Promise<void> {
-    const started = performance.now();
+  /** `encode` runs inside the classification: a row the encoder cannot write is a permanent failure too. */
+  private async insertTable(table: string, encode: () => InsertBody, count: number, dedupToken: string): Promise<void> {
+    let started = 0;
     try {
+      const body = encode();
+      started = performance.now();
       await this.clickhouse.insertRaw({ table: `${this.database}.${table}`, ...body, settings: dedupToken ? { insert_deduplication_token: `${dedupToken}:${table}` } : {} });
     } catch (err) {
       this.insertFailures.inc({ table });

@@ -1,0 +1,134 @@
+// Assembles service.pipelines from the registered factories, as the Collector's service graph does:
+// each pipeline's data kinds must line up (receiver -> processors in order -> exporters); one
+// instance of a receiver or exporter serves every pipeline that lists it (a fan-out joins them);
+// processors belong to their pipeline. Started exporters first, then processors, then receivers,
+// so nothing is received before it can be delivered; shut down in the reverse order.
+import { ConfigError } from '../shared/config-error.js';
+import type { PipelineConfig } from '../shared/config.js';
+import type { Component, ComponentKind, CreateSettings, DataKind, ExporterFactory, Factory, ProcessorFactory, ReceiverFactory, RowsConsumer, TracesConsumer } from './component.js';
+
+type AnyConsumer = TracesConsumer | RowsConsumer;
+
+export class FactoryRegistry {
+  private readonly factories = new Map<string, Factory>();
+
+  constructor(factories: readonly Factory[]) {
+    for (const f of factories) {
+      const key = `${f.kind}:${f.type}`;
+      if (this.factories.has(key)) throw new Error(`two ${f.kind} factories of type ${f.type}`);
+      this.factories.set(key, f);
+    }
+  }
+
+  get<K extends ComponentKind>(kind: K, type: string, where: string): Extract<Factory, { kind: K }> {
+    const f = this.factories.get(`${kind}:${type}`);
+    if (f === undefined) throw new ConfigError(`${where}: unknown ${kind} "${type}" (known: ${this.types(kind).join(', ')})`);
+    return f as Extract<Factory, { kind: K }>;
+  }
+
+  types(kind: ComponentKind): string[] {
+    return [...this.factories.values()].filter((f) => f.kind === kind).map((f) => f.type);
+  }
+}
+
+/** One consumer from several: each gets the data; the call resolves when all have it. */
+export function fanOut(consumers: AnyConsumer[], kind: DataKind): AnyConsumer {
+  if (consumers.length === 1) return consumers[0]!;
+  const all = async (call: (c: AnyConsumer) => Promise<void>): Promise<void> => {
+    const results = await Promise.allSettled(consumers.map(call));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) throw failed[0]!.reason;
+  };
+  if (kind === 'rows') return { consumeRows: (rows) => all((c) => (c as RowsConsumer).consumeRows(rows)) };
+  return { consumeTraces: (data, ctx) => all((c) => (c as TracesConsumer).consumeTraces(structuredClone(data), ctx)) };
+}
+
+export interface Service {
+  /** Every component, in start order. */
+  readonly components: ReadonlyArray<{ id: string; kind: ComponentKind; component: Component }>;
+  receiver(id: string): Component | undefined;
+  start(): Promise<void>;
+  shutdown(): Promise<void>;
+  ready(): boolean;
+}
+
+export async function buildService(pipelines: Record<string, PipelineConfig>, registry: FactoryRegistry, base: Omit<CreateSettings, 'id' | 'pipeline'>): Promise<Service> {
+  const settings = (id: string, pipeline: string): CreateSettings => ({ ...base, id, pipeline, log: base.log.child(id) });
+  const exporters = new Map<string, { factory: ExporterFactory; component: AnyConsumer & Component }>();
+  const processors: Array<{ id: string; component: Component }> = [];
+  const heads = new Map<string, { kind: DataKind; consumers: AnyConsumer[]; pipeline: string }>();
+
+  for (const [name, p] of Object.entries(pipelines)) {
+    const where = `service.pipelines.${name}`;
+    const receiverKinds = p.receivers.map((id) => registry.get('receiver', id, `${where}.receivers`).produces);
+    let kind: DataKind = receiverKinds[0]!;
+    if (receiverKinds.some((k) => k !== kind)) throw new ConfigError(`${where}.receivers: its receivers produce different data (${p.receivers.join(', ')})`);
+    const chain: ProcessorFactory[] = p.processors.map((id, i) => {
+      const f = registry.get('processor', id, `${where}.processors[${i}]`);
+      if (f.consumes !== kind) throw new ConfigError(`${where}.processors[${i}]: ${id} takes ${f.consumes}, but gets ${kind} there${hint(kind, f.consumes)}`);
+      kind = f.produces;
+      return f;
+    });
+    const outputs: AnyConsumer[] = [];
+    for (const [i, id] of p.exporters.entries()) {
+      const f = registry.get('exporter', id, `${where}.exporters[${i}]`);
+      if (f.consumes !== kind) throw new ConfigError(`${where}.exporters[${i}]: ${id} takes ${f.consumes}, but the pipeline hands it ${kind}${hint(kind, f.consumes)}`);
+      let built = exporters.get(id);
+      if (built === undefined) {
+        built = { factory: f, component: await f.create(settings(id, where)) };
+        exporters.set(id, built);
+      }
+      outputs.push(built.component);
+    }
+    let next = fanOut(outputs, kind);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const processor = await chain[i]!.create(settings(p.processors[i]!, where), next);
+      processors.push({ id: p.processors[i]!, component: processor });
+      next = processor;
+    }
+    for (const id of p.receivers) {
+      const head = heads.get(id) ?? { kind: receiverKinds[0]!, consumers: [], pipeline: where };
+      head.consumers.push(next);
+      heads.set(id, head);
+    }
+  }
+
+  const receivers = new Map<string, Component>();
+  for (const [id, head] of heads) {
+    const factory: ReceiverFactory = registry.get('receiver', id, head.pipeline);
+    receivers.set(id, await factory.create(settings(id, head.pipeline), fanOut(head.consumers, head.kind) as TracesConsumer));
+  }
+
+  const components = [
+    ...[...exporters].map(([id, e]) => ({ id, kind: 'exporter' as const, component: e.component })),
+    ...processors.map((p) => ({ id: p.id, kind: 'processor' as const, component: p.component })),
+    ...[...receivers].map(([id, component]) => ({ id, kind: 'receiver' as const, component })),
+  ];
+  const started: Component[] = [];
+  const shutdown = async (): Promise<void> => {
+    for (const c of started.splice(0).reverse()) await c.shutdown();
+  };
+  return {
+    components,
+    receiver: (id) => receivers.get(id),
+    start: async () => {
+      try {
+        for (const { component } of components) {
+          await component.start();
+          started.push(component);
+        }
+      } catch (err) {
+        await shutdown().catch(() => undefined);
+        throw err;
+      }
+    },
+    shutdown,
+    ready: () => components.every(({ component }) => component.ready()),
+  };
+}
+
+function hint(have: DataKind, want: DataKind): string {
+  if (have === 'traces' && want === 'rows') return ': put the genai processor (and batch) before it';
+  if (have === 'rows' && want === 'traces') return ': after genai the data is rows, which only the clickhouse exporter takes';
+  return '';
+}

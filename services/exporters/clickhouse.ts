@@ -1,0 +1,45 @@
+// The clickhouse exporter: rows into spans_raw and events_raw over HTTP (TelemetrySink), after
+// waiting for the server and applying migrations when configured. It offers the Kafka receiver an
+// INSERT with a dedup token, the exporter's half of the exactly-once protocol.
+import type { BatchSink } from '../consumer/partition-batches.js';
+import type { Component, CreateSettings, ExporterFactory, RowsConsumer } from '../component/component.js';
+import { waitForClickHouse } from '../shared/clickhouse/client.js';
+import { migrate } from '../shared/clickhouse/migrate.js';
+import { TelemetrySink } from '../shared/clickhouse/telemetry-sink.js';
+import type { NormalizedRows } from '../shared/normalize/rows.js';
+
+export class ClickHouseExporter implements RowsConsumer, Component {
+  private telemetry: TelemetrySink | undefined;
+  /** Stable from creation, usable once started: the Kafka receiver is built before anything starts. */
+  readonly sink: BatchSink<NormalizedRows> = { insert: (rows, token) => this.telemetry!.insert(rows, token) };
+
+  constructor(private readonly settings: CreateSettings) {}
+
+  async start(): Promise<void> {
+    const { config, registry, log, resources } = this.settings;
+    const ch = await resources.clickhouse();
+    await waitForClickHouse(ch, log);
+    if (config.clickhouse.migrateOnStart) await migrate(ch.client, config.clickhouse, log.child('migrate'));
+    this.telemetry = new TelemetrySink(ch, config.clickhouse.database, registry, log);
+    log.info('clickhouse ready', { location: ch.location, managed: ch.managed, database: config.clickhouse.database });
+  }
+
+  consumeRows(rows: NormalizedRows): Promise<void> {
+    return this.telemetry!.insert(rows);
+  }
+
+  ready(): boolean {
+    return this.telemetry !== undefined;
+  }
+
+  async shutdown(): Promise<void> {
+    // The ClickHouse connection is shared (Resources) and closed after every component stopped.
+  }
+}
+
+export const clickhouseExporterFactory: ExporterFactory = {
+  kind: 'exporter',
+  type: 'clickhouse',
+  consumes: 'rows',
+  create: async (settings) => new ClickHouseExporter(settings),
+};

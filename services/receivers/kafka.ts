@@ -1,0 +1,69 @@
+// The kafka receiver: a consumer group over the spans topic (consumer/kafka-source.ts) running the
+// exactly-once batch protocol (consumer/partition-batches.ts). Offsets are committed only after the
+// INSERT of their rows, so the pipeline after it must be able to take part: the genai processor maps
+// each message to rows, the batch processor sets the batch limits, and the clickhouse exporter
+// inserts each offset range with its dedup token.
+import type { Component, CreateSettings, ExactlyOnceStage, ReceiverFactory, TracesConsumer } from '../component/component.js';
+import { decodeMessage } from '../consumer/decode.js';
+import { KafkaSource } from '../consumer/kafka-source.js';
+import { PartitionBatches, type RowsKind } from '../consumer/partition-batches.js';
+import { ConfigError } from '../shared/config-error.js';
+import { type NormalizedRows, mergeRows, rowCount } from '../shared/normalize/rows.js';
+
+type Stage = { [K in keyof ExactlyOnceStage]-?: NonNullable<ExactlyOnceStage[K]> };
+
+const normalizedRows: RowsKind<NormalizedRows> = { empty: () => ({ spans: [], events: [] }), count: rowCount, merge: mergeRows };
+
+export class KafkaReceiver implements Component {
+  private source: KafkaSource | undefined;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly stage: Stage,
+  ) {}
+
+  async start(): Promise<void> {
+    const { config, registry, log, resources } = this.settings;
+    const cfg = config.kafka;
+    const source = new KafkaSource(resources.kafka(), cfg, registry, log);
+    const batches = new PartitionBatches<NormalizedRows>({
+      topic: cfg.topic,
+      ...this.stage.batch,
+      offsets: source,
+      sink: this.stage.sink,
+      rows: normalizedRows,
+      decode: (message) => this.stage.normalize(decodeMessage(cfg.encoding, message.value).data),
+      deadLetter: (partition, message, reason, stage) => source.deadLetter(partition, message, reason, stage),
+      registry,
+      log,
+      isRunning: () => source.isRunning(),
+    });
+    source.attach(batches);
+    await source.start();
+    this.source = source;
+    log.info('consumer running', { topic: cfg.topic, group: cfg.groupId, encoding: cfg.encoding, batch_rows: this.stage.batch.maxRows, batch_ms: this.stage.batch.maxDelayMs });
+  }
+
+  ready(): boolean {
+    return this.source?.ready() ?? false;
+  }
+
+  /** Stops reading, flushes and commits what was read, leaves the group. */
+  async shutdown(): Promise<void> {
+    await this.source?.stop();
+  }
+}
+
+export const kafkaReceiverFactory: ReceiverFactory = {
+  kind: 'receiver',
+  type: 'kafka',
+  produces: 'traces',
+  create: async (settings, next: TracesConsumer) => {
+    const stage = next.exactlyOnce;
+    if (stage?.batch === undefined || stage.sink === undefined) {
+      throw new ConfigError(`${settings.pipeline}: the kafka receiver stores exactly once, committing offsets only after their INSERT: its pipeline must be processors [genai, batch] and exporter clickhouse, in one pipeline`);
+    }
+    if (settings.config.kafka.brokers.length === 0) throw new ConfigError('the kafka receiver needs Kafka: set KAFKA_BROKERS or exporters.kafka.brokers');
+    return new KafkaReceiver(settings, { normalize: stage.normalize, batch: stage.batch, sink: stage.sink });
+  },
+};

@@ -1,0 +1,125 @@
+// The pipeline builder with small test components (their own factories, recording what they see):
+// processor order, fan-out to several exporters, one receiver or exporter shared by two pipelines,
+// start and shutdown order, data kinds that do not line up, and a start that fails half way.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FactoryRegistry, buildService } from '../../services/component/builder.js';
+import type { Component, ExporterFactory, ProcessorFactory, ReceiverFactory, RowsConsumer, TracesConsumer } from '../../services/component/component.js';
+import { pipelinesFor } from '../../services/app.js';
+import { resolveConfig } from '../../services/shared/config.js';
+import { createLogger } from '../../services/shared/log.js';
+import { Registry } from '../../services/shared/metrics.js';
+import type { TracesData } from '../../services/shared/otlp/model.js';
+
+const silent = createLogger('test', 100);
+
+function harness() {
+  const events: string[] = [];
+  const received: Record<string, string[]> = {};
+  const senders: Record<string, TracesConsumer> = {};
+  const lifecycle = (id: string, fail = false): Component => ({
+    start: async () => {
+      if (fail) throw new Error(`${id} cannot start`);
+      events.push(`start ${id}`);
+    },
+    shutdown: async () => void events.push(`stop ${id}`),
+    ready: () => true,
+  });
+  const tag = (data: TracesData): string => (data.resourceSpans[0]?.schemaUrl ?? '');
+  const receiver = (type: string): ReceiverFactory => ({
+    kind: 'receiver',
+    type,
+    produces: 'traces',
+    create: async (s, next) => {
+      senders[s.id] = next;
+      return lifecycle(s.id);
+    },
+  });
+  const append = (type: string): ProcessorFactory => ({
+    kind: 'processor',
+    type,
+    consumes: 'traces',
+    produces: 'traces',
+    create: async (s, next) => ({
+      ...lifecycle(`${s.id}@${s.pipeline}`),
+      consumeTraces: (data, ctx) => {
+        data.resourceSpans[0]!.schemaUrl += `>${type}`;
+        return (next as TracesConsumer).consumeTraces(data, ctx);
+      },
+    }),
+  });
+  const toRows: ProcessorFactory = { kind: 'processor', type: 'rows', consumes: 'traces', produces: 'rows', create: async (s, next) => ({ ...lifecycle(s.id), consumeTraces: () => (next as RowsConsumer).consumeRows({ spans: [], events: [] }) }) };
+  const exporter = (type: string, fail = false): ExporterFactory => ({
+    kind: 'exporter',
+    type,
+    consumes: 'traces',
+    create: async (s) => ({
+      ...lifecycle(s.id, fail),
+      consumeTraces: async (data) => void (received[s.id] ??= []).push(tag(data)),
+    }),
+  });
+  const registry = new FactoryRegistry([receiver('in'), receiver('in2'), append('a'), append('b'), toRows, exporter('out'), exporter('out2'), exporter('broken', true)]);
+  const build = (pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>) =>
+    buildService(pipelines, registry, { config: resolveConfig({}, {}), registry: new Registry(), log: silent, resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
+  const send = (receiver: string) => senders[receiver]!.consumeTraces({ resourceSpans: [{ resource: { attributes: [], droppedAttributesCount: 0 }, scopeSpans: [], schemaUrl: 'req' }] }, { tenant: undefined });
+  return { events, received, build, send };
+}
+
+describe('pipeline builder', () => {
+  it('runs processors in their order and fans out to every exporter', async () => {
+    const h = harness();
+    const service = await h.build({ traces: { receivers: ['in'], processors: ['b', 'a'], exporters: ['out', 'out2'] } });
+    await service.start();
+    await h.send('in');
+    assert.deepEqual(h.received, { out: ['req>b>a'], out2: ['req>b>a'] });
+  });
+
+  it('one receiver and one exporter serve two pipelines; each pipeline processes its own copy', async () => {
+    const h = harness();
+    const service = await h.build({
+      'traces/one': { receivers: ['in'], processors: ['a'], exporters: ['out'] },
+      'traces/two': { receivers: ['in', 'in2'], processors: ['b'], exporters: ['out'] },
+    });
+    assert.deepEqual(service.components.map((c) => `${c.kind} ${c.id}`), ['exporter out', 'processor a', 'processor b', 'receiver in', 'receiver in2']);
+    await service.start();
+    await h.send('in');
+    assert.deepEqual(h.received.out!.sort(), ['req>a', 'req>b']);
+    await h.send('in2');
+    assert.deepEqual(h.received.out!.length, 3);
+  });
+
+  it('starts exporters, then processors, then receivers, and shuts down in reverse', async () => {
+    const h = harness();
+    const service = await h.build({ traces: { receivers: ['in'], processors: ['a', 'b'], exporters: ['out'] } });
+    await service.start();
+    await service.shutdown();
+    assert.deepEqual(h.events, ['start out', 'start b@service.pipelines.traces', 'start a@service.pipelines.traces', 'start in', 'stop in', 'stop a@service.pipelines.traces', 'stop b@service.pipelines.traces', 'stop out']);
+  });
+
+  it('a component that cannot start stops those already started, and the error goes on', async () => {
+    const h = harness();
+    const service = await h.build({ traces: { receivers: ['in'], processors: ['a'], exporters: ['out', 'broken'] } });
+    await assert.rejects(service.start(), /broken cannot start/);
+    assert.deepEqual(h.events, ['start out', 'stop out']);
+  });
+
+  it('refuses data kinds that do not line up, naming the YAML path', async () => {
+    const h = harness();
+    await assert.rejects(h.build({ traces: { receivers: ['in'], processors: ['rows', 'a'], exporters: ['out'] } }), /service\.pipelines\.traces\.processors\[1\]: a takes traces, but gets rows there: after genai the data is rows/);
+    await assert.rejects(h.build({ traces: { receivers: ['in'], processors: ['rows'], exporters: ['out'] } }), /service\.pipelines\.traces\.exporters\[0\]: out takes traces, but the pipeline hands it rows/);
+    await assert.rejects(h.build({ traces: { receivers: ['in'], processors: [], exporters: ['nope'] } }), /service\.pipelines\.traces\.exporters\[0\]: unknown exporter "nope" \(known: out, out2, broken\)/);
+  });
+});
+
+describe('the pipelines each mode runs', () => {
+  const config = (brokers: string) => resolveConfig({}, brokers ? { KAFKA_BROKERS: brokers } : {});
+  it('receiver and consumer take the pipelines with their receiver; start with brokers takes all', () => {
+    assert.deepEqual(Object.keys(pipelinesFor('receiver', config('k:9092'), silent)), ['traces/ingest']);
+    assert.deepEqual(Object.keys(pipelinesFor('consumer', config('k:9092'), silent)), ['traces/store']);
+    assert.deepEqual(pipelinesFor('all', config('k:9092'), silent), config('k:9092').pipelines);
+  });
+
+  it('start without brokers exports the otlp pipeline through genai and batch to clickhouse and leaves Kafka out', () => {
+    assert.deepEqual(pipelinesFor('all', config(''), silent), { 'traces/ingest': { receivers: ['otlp'], processors: ['attributes', 'genai', 'batch'], exporters: ['clickhouse'] } });
+  });
+});
