@@ -6,8 +6,8 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AgentTraffic } from '../services/ops/agent-traffic.js';
-import { emptyScope, emptySpan } from '../services/shared/otlp/model.js';
-import { encodeTracesProtobuf } from '../services/shared/otlp/protobuf.js';
+import { emptyScope, emptySpan } from '../services/otlp/model.js';
+import { encodeTracesProtobuf } from '../services/otlp/protobuf.js';
 
 export type Encoding = 'protobuf' | 'json';
 

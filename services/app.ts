@@ -8,7 +8,7 @@ import type { Kafka } from 'kafkajs';
 import { buildService } from './component/builder.js';
 import type { Resources } from './component/component.js';
 import { components } from './component/registry.js';
-import { OtlpReceiver } from './receivers/otlp.js';
+import { OtlpReceiver } from './receivers/otlp/receiver.js';
 import { type AdminServer, startAdminServer } from './shared/admin-server.js';
 import { type ClickHouseHandle, openClickHouse } from './shared/clickhouse/client.js';
 import { type Config, ConfigError, type PipelineConfig } from './shared/config.js';

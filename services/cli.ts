@@ -7,11 +7,11 @@ import { localClickHouse, localUsers, openClickHouse } from './shared/clickhouse
 import { migrate } from './shared/clickhouse/migrate.js';
 import { READER_USER, deployUsersXml } from './shared/clickhouse/users.js';
 import { type Config, ConfigError, loadConfig, reachableHost } from './shared/config.js';
-import { TelemetrySink } from './shared/clickhouse/telemetry-sink.js';
+import { TelemetrySink } from './exporters/clickhouse/telemetry-sink.js';
 import { createKafka } from './shared/kafka.js';
 import { exitOnSignal } from './shared/lifecycle.js';
 import { Registry } from './shared/metrics.js';
-import { Normalizer } from './shared/normalize/rows.js';
+import { Normalizer } from './processors/genai/rows.js';
 import { backfillRollups, replayKafka } from './ops/backfill.js';
 import { runDemo } from './ops/demo.js';
 import { createLogger } from './shared/log.js';

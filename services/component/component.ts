@@ -4,15 +4,15 @@
 // and `rows` (spans_raw / events_raw rows, after the genai processor mapped them). builder.ts
 // connects the components of every service.pipelines entry by those kinds.
 import type { Kafka } from 'kafkajs';
-import type { BatchSink } from '../consumer/partition-batches.js';
-import type { EncodedTrace } from '../receiver/split-protobuf.js';
+import type { BatchSink } from '../receivers/kafka/partition-batches.js';
+import type { EncodedTrace } from '../receivers/otlp/split-protobuf.js';
 import type { ClickHouseHandle } from '../shared/clickhouse/client.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
-import type { TenancyDefaults } from '../shared/normalize/attributes.js';
-import type { NormalizedRows } from '../shared/normalize/rows.js';
-import type { TracesData } from '../shared/otlp/model.js';
+import type { TenancyDefaults } from '../otlp/attributes.js';
+import type { NormalizedRows } from '../processors/genai/rows.js';
+import type { TracesData } from '../otlp/model.js';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 export type DataKind = 'traces' | 'rows';

@@ -1,12 +1,12 @@
 // Every component Tracehouse has: a new receiver, processor or exporter is its factory plus one line here.
-import { clickhouseExporterFactory } from '../exporters/clickhouse.js';
-import { kafkaExporterFactory } from '../exporters/kafka.js';
+import { clickhouseExporterFactory } from '../exporters/clickhouse/exporter.js';
+import { kafkaExporterFactory } from '../exporters/kafka/factory.js';
 import { attributesProcessorFactory } from '../processors/attributes.js';
 import { batchProcessorFactory } from '../processors/batch.js';
-import { genaiProcessorFactory } from '../processors/genai.js';
+import { genaiProcessorFactory } from '../processors/genai/processor.js';
 import { redactionProcessorFactory } from '../processors/redaction.js';
-import { kafkaReceiverFactory } from '../receivers/kafka.js';
-import { otlpReceiverFactory } from '../receivers/otlp.js';
+import { kafkaReceiverFactory } from '../receivers/kafka/receiver.js';
+import { otlpReceiverFactory } from '../receivers/otlp/receiver.js';
 import { FactoryRegistry } from './builder.js';
 
 export const components = new FactoryRegistry([

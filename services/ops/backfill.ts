@@ -6,11 +6,11 @@
 //            run beside the live consumer. Rebuild the rollups for the range afterwards.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
-import { decodeMessage } from '../consumer/decode.js';
-import type { TelemetrySink } from '../shared/clickhouse/telemetry-sink.js';
+import { decodeMessage } from '../receivers/kafka/decode.js';
+import type { TelemetrySink } from '../exporters/clickhouse/telemetry-sink.js';
 import type { Config } from '../shared/config.js';
-import type { NormalizedRows, Normalizer } from '../shared/normalize/rows.js';
-import { mergeRows } from '../shared/normalize/rows.js';
+import type { NormalizedRows, Normalizer } from '../processors/genai/rows.js';
+import { mergeRows } from '../processors/genai/rows.js';
 import { Progress } from './progress.js';
 
 interface Rollup {

@@ -2,9 +2,21 @@
 // deployment.environment, or processors.attributes' defaults), with an API key's tenant over
 // whatever the resource claims. The receiver's protobuf fast path stamps the same while splitting.
 import { STATELESS, type ProcessorFactory, type TracesConsumer, type TracesContext } from '../component/component.js';
-import { stampTenancy } from '../receiver/process.js';
-import type { TenancyDefaults } from '../shared/normalize/attributes.js';
-import type { TracesData } from '../shared/otlp/model.js';
+import { ENV_KEY, TENANT_KEY, type TenancyDefaults, resolveTenancy } from '../otlp/attributes.js';
+import type { Resource, TracesData } from '../otlp/model.js';
+
+/** `authenticatedTenant` (from the API key) overrides whatever tenant the resource claims. */
+export function stampTenancy(data: TracesData, defaults: TenancyDefaults, authenticatedTenant?: string): void {
+  for (const rs of data.resourceSpans) stampResource(rs.resource, defaults, authenticatedTenant);
+}
+
+export function stampResource(resource: Resource, defaults: TenancyDefaults, authenticatedTenant?: string): void {
+  const resolved = resolveTenancy(resource.attributes, defaults);
+  const tenant = authenticatedTenant ?? resolved.tenant;
+  const attrs = resource.attributes.filter((kv) => kv.key !== TENANT_KEY && kv.key !== ENV_KEY);
+  attrs.push({ key: TENANT_KEY, value: { stringValue: tenant } }, { key: ENV_KEY, value: { stringValue: resolved.env } });
+  resource.attributes = attrs;
+}
 
 export function attributesProcessor(tenancy: TenancyDefaults, next: TracesConsumer): TracesConsumer {
   return {

@@ -4,7 +4,7 @@
 import type { Component, ProcessorFactory, RowsConsumer } from '../component/component.js';
 import { Batcher } from '../shared/batcher.js';
 import { RetryableError } from '../shared/errors.js';
-import { type NormalizedRows, mergeRows, rowCount } from '../shared/normalize/rows.js';
+import { type NormalizedRows, mergeRows, rowCount } from './genai/rows.js';
 
 export const batchProcessorFactory: ProcessorFactory = {
   kind: 'processor',

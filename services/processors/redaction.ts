@@ -8,9 +8,9 @@ import { createHmac } from 'node:crypto';
 import { STATELESS, type ProcessorFactory, type TracesConsumer } from '../component/component.js';
 import { ConfigError } from '../shared/config-error.js';
 import type { Counter, Registry } from '../shared/metrics.js';
-import { TENANT_KEY } from '../shared/normalize/attributes.js';
-import { isContentKey } from '../shared/normalize/content.js';
-import type { AnyValue, KeyValue, TracesData } from '../shared/otlp/model.js';
+import { TENANT_KEY } from '../otlp/attributes.js';
+import { isContentKey } from './genai/content.js';
+import type { AnyValue, KeyValue, TracesData } from '../otlp/model.js';
 
 export type RedactionAction = 'mask' | 'hash' | 'drop';
 
@@ -194,7 +194,7 @@ export const redactionProcessorFactory: ProcessorFactory = {
   consumes: 'traces',
   produces: 'traces',
   create: async (settings, next) => {
-    const redactor = new Redactor(settings.config.redaction!, settings.registry);
+    const redactor = new Redactor(parseRedactionConfig(settings.config.sections.processors.redaction), settings.registry);
     const downstream = next as TracesConsumer;
     // No `encoded`: every request is decoded so that its attributes can be read.
     const consumer: TracesConsumer = {

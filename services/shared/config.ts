@@ -3,8 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-error.js';
-import type { ModelPrice } from './normalize/price-table.js';
-import { type RedactionConfig, parseRedactionConfig } from '../processors/redaction.js';
+import type { ModelPrice } from '../processors/genai/price-table.js';
 
 export type KafkaEncoding = 'otlp_proto' | 'otlp_json';
 
@@ -46,7 +45,7 @@ export interface Config {
     sessionTimeoutMs: number;
     clientId: string;
     produceTimeoutMs: number;
-    /** The receiver's producer (receiver/kafka-producers.ts); the consumer always uses kafkajs. */
+    /** The receiver's producer (exporters/kafka/producers.ts); the consumer always uses kafkajs. */
     producerClient: 'kafkajs' | 'librdkafka';
     /** Messages written per trace with the lowercase hex trace id as key (collector partition_traces_by_id). */
     partitionTracesById: boolean;
@@ -73,8 +72,8 @@ export interface Config {
   /** port null = the service's default: 8888, or 8889 for `tracehouse consumer` (both run on one machine). */
   admin: { host: string; port: number | null };
   pipelines: Record<string, PipelineConfig>;
-  /** processors.redaction, when a pipeline lists it (it runs in the receiver, before Kafka). */
-  redaction: RedactionConfig | null;
+  /** The component sections as written (after ${env:} expansion), for factories that parse their own settings (redaction). */
+  sections: Record<'receivers' | 'processors' | 'exporters', Record<string, unknown>>;
 }
 
 export { ConfigError };
@@ -269,13 +268,11 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
     },
     admin,
     pipelines: readPipelines(doc),
-    redaction: null,
+    sections: { receivers: node(doc, 'receivers'), processors: node(doc, 'processors'), exporters: node(doc, 'exporters') },
   };
-  const redacting = Object.entries(config.pipelines).filter(([, p]) => p.processors.includes('redaction'));
-  for (const [name, p] of redacting) {
-    if (!p.receivers.includes('otlp')) throw new ConfigError(`service.pipelines.${name}: the redaction processor runs where spans are received (a pipeline with the otlp receiver), so raw content never reaches Kafka`);
+  for (const [name, p] of Object.entries(config.pipelines)) {
+    if (p.processors.includes('redaction') && !p.receivers.includes('otlp')) throw new ConfigError(`service.pipelines.${name}: the redaction processor runs where spans are received (a pipeline with the otlp receiver), so raw content never reaches Kafka`);
   }
-  if (redacting.length > 0) config.redaction = parseRedactionConfig(node(doc, 'processors').redaction);
   if (config.batch.maxRows < 1) throw new ConfigError('processors.batch.send_batch_size must be at least 1');
   if (config.kafka.partitions < 1) throw new ConfigError('exporters.kafka.topic_partitions must be at least 1');
   if (config.batch.maxConcurrentFlushes < 1) throw new ConfigError('processors.batch.max_concurrent_flushes must be at least 1');

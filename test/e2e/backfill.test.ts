@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
 import { backfillRollups, replayKafka } from '../../services/ops/backfill.js';
-import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
+import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
 import { createKafka } from '../../services/shared/kafka.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
-import { Normalizer } from '../../services/shared/normalize/rows.js';
-import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { Normalizer } from '../../services/processors/genai/rows.js';
+import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 

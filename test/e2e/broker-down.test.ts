@@ -7,7 +7,7 @@ import { Kafka } from 'kafkajs';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { decodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { decodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { allExportsSucceeded, emitAgentRun, sdkClient } from '../harness/agent-traces.js';
 import { type KafkaBroker, startKafkaBroker } from '../../services/stack/kafka-broker.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';

@@ -20,7 +20,7 @@ import { ADMIN_USER } from '../../services/shared/clickhouse/users.js';
 import { createLogger } from '../../services/shared/log.js';
 import { backfillRollups } from '../../services/ops/backfill.js';
 import { resolveConfig } from '../../services/shared/config.js';
-import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { freePort } from '../../services/shared/ports.js';
 import { type KafkaBroker, startKafkaBroker } from '../../services/stack/kafka-broker.js';

@@ -13,12 +13,12 @@ import { type ClickHouseClient, ClickHouseError, createClient } from '@clickhous
 import { insertRawWith, localClickHouse, localUsers } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { ClickHouseServer } from '../../services/shared/clickhouse/server.js';
-import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
+import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
 import { ADMIN_USER, INGEST_USER, READER_USER, TENANT_TABLES, tenantUser } from '../../services/shared/clickhouse/users.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
-import { Normalizer } from '../../services/shared/normalize/rows.js';
+import { Normalizer } from '../../services/processors/genai/rows.js';
 import { generate } from '../harness/generated-traces.js';
 import { waitFor } from '../harness/pipeline.js';
 import { adminOnlyUsersXml } from '../harness/stack-users.js';

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
 import { openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../../services/shared/config.js';
-import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
 

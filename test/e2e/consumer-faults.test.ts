@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
-import { encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { generate, kv } from '../harness/generated-traces.js';
 import { readDeadLetters } from '../harness/dead-letters.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';

@@ -14,11 +14,11 @@ import { GRAFANA_DIR, render } from '../../grafana/src/generate.js';
 import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
-import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
+import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
-import { Normalizer } from '../../services/shared/normalize/rows.js';
+import { Normalizer } from '../../services/processors/genai/rows.js';
 import { generate } from '../harness/generated-traces.js';
 import { type QueryContext, expandMacros, interpolateVariables } from '../harness/grafana.js';
 

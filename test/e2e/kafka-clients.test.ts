@@ -1,11 +1,11 @@
-// The receiver's two producer clients (receiver/kafka-producers.ts) against the real broker: a trace
+// The receiver's two producer clients (exporters/kafka/producers.ts) against the real broker: a trace
 // id lands on the same partition whichever client wrote it (both murmur2, as the Java client), spans
 // from a real SDK reach ClickHouse through the librdkafka producer, and with either client a span
 // larger than a Kafka message is answered 413 without stopping the receiver.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
-import { KafkaExporter } from '../../services/receiver/kafka-exporter.js';
+import { KafkaExporter } from '../../services/exporters/kafka/exporter.js';
 import { createKafka } from '../../services/shared/kafka.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';

@@ -8,7 +8,7 @@ import { Kafka } from 'kafkajs';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ProtoReader } from '../../services/shared/otlp/wire.js';
+import { ProtoReader } from '../../services/otlp/wire.js';
 import { emitAgentRun } from '../harness/agent-traces.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 

@@ -9,11 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
-import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
+import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
-import { type NormalizedRows, Normalizer } from '../../services/shared/normalize/rows.js';
+import { type NormalizedRows, Normalizer } from '../../services/processors/genai/rows.js';
 import { generate, hex } from '../harness/generated-traces.js';
 import { backfillRollups } from '../../services/ops/backfill.js';
 

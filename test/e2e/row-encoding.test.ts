@@ -11,13 +11,13 @@ import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { isPermanent } from '../../services/shared/errors.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
-import { EVENT_COLUMNS, SPAN_COLUMNS } from '../../services/shared/clickhouse/row-format.js';
-import { TelemetrySink } from '../../services/shared/clickhouse/telemetry-sink.js';
+import { EVENT_COLUMNS, SPAN_COLUMNS } from '../../services/exporters/clickhouse/row-format.js';
+import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
-import { type EventRow, type NormalizedRows, type SpanRow, Normalizer } from '../../services/shared/normalize/rows.js';
-import { emptyResource, emptyScope, emptySpan } from '../../services/shared/otlp/model.js';
+import { type EventRow, type NormalizedRows, type SpanRow, Normalizer } from '../../services/processors/genai/rows.js';
+import { emptyResource, emptyScope, emptySpan } from '../../services/otlp/model.js';
 import { kv } from '../harness/generated-traces.js';
 
 const DB = 'row_encoding_test';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
-import { decodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { decodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { allExportsSucceeded, emitAgentRun, expectedRow, type SdkProtocol, sdkClient, storedRowsSql } from '../harness/agent-traces.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 

@@ -11,7 +11,7 @@ import { Kafka } from 'kafkajs';
 import { prebuildRequests } from '../../bench/workload.js';
 import { openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../../services/shared/config.js';
-import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { freePort } from '../../services/shared/ports.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';

@@ -1,7 +1,7 @@
 // Reads the headers of every message on a topic's dead-letter topic (waiting for at least one).
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { deadLetterTopic } from '../../services/consumer/kafka-source.js';
+import { deadLetterTopic } from '../../services/receivers/kafka/kafka-source.js';
 import { waitFor } from './pipeline.js';
 
 export async function readDeadLetters(kafka: Kafka, sourceTopic: string): Promise<Array<Record<string, string>>> {

@@ -1,8 +1,8 @@
 // Deterministic agent traces built directly as OTLP model objects: 10 spans per trace (an agent
 // root, LLM calls with tokens across providers, one of them unpriced, and tool calls), ~10% errors,
 // spread over the last 10 minutes. For tests that need thousands of spans without an SDK.
-import type { KeyValue, Span, TracesData } from '../../services/shared/otlp/model.js';
-import { emptySpan } from '../../services/shared/otlp/model.js';
+import type { KeyValue, Span, TracesData } from '../../services/otlp/model.js';
+import { emptySpan } from '../../services/otlp/model.js';
 import { seededRandom } from '../../services/shared/random.js';
 
 /** Deterministic pseudo-random numbers, so a failure can be reproduced. */

@@ -2,7 +2,7 @@
 // marker Kafka keeps as commit metadata. Both must read back the same across versions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dedupToken, parsePending, pendingMetadata } from '../../services/consumer/partition-batches.js';
+import { dedupToken, parsePending, pendingMetadata } from '../../services/receivers/kafka/partition-batches.js';
 
 describe('batch state formats', () => {
   it('the dedup token names topic, partition and the offset range', () => {

@@ -9,7 +9,7 @@ import { pipelinesFor } from '../../services/app.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
-import type { TracesData } from '../../services/shared/otlp/model.js';
+import type { TracesData } from '../../services/otlp/model.js';
 
 const silent = createLogger('test', 100);
 

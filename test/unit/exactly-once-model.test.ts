@@ -1,4 +1,4 @@
-// Model test of the exactly-once batch protocol (services/consumer/partition-batches.ts, the
+// Model test of the exactly-once batch protocol (services/receivers/kafka/partition-batches.ts, the
 // production class) over a simulated partitioned log, group coordinator and ClickHouse, under
 // seeded random schedules. Every operation the protocol starts (commit, offset read, INSERT) waits
 // until the schedule completes it, in any order and arbitrarily late, with one of three outcomes:
@@ -9,7 +9,7 @@
 // stop, the group settles, and every offset of the log must have been inserted exactly once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Committed, type LogMessage, type OffsetStore, PartitionBatches, type ReadControl } from '../../services/consumer/partition-batches.js';
+import { type Committed, type LogMessage, type OffsetStore, PartitionBatches, type ReadControl } from '../../services/receivers/kafka/partition-batches.js';
 import type { Timers } from '../../services/shared/batcher.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';

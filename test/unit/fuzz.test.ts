@@ -6,9 +6,9 @@ import { describe, it } from 'node:test';
 import { ProtobufTraceSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { decodeTracesJson } from '../../services/shared/otlp/json.js';
-import { OtlpDecodeError } from '../../services/shared/otlp/model.js';
-import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
+import { decodeTracesJson } from '../../services/otlp/json.js';
+import { OtlpDecodeError } from '../../services/otlp/model.js';
+import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { emitAgentRun } from '../harness/agent-traces.js';
 import { seededRandom } from '../../services/shared/random.js';
 

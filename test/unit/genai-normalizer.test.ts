@@ -2,11 +2,11 @@
 // canonical column the normalizer fills. Attribute sets follow what each instrumentation emits.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeTracesJson } from '../../services/shared/otlp/json.js';
-import { NORMALIZER_VERSION } from '../../services/shared/normalize/genai.js';
-import { modelKey, PriceTable } from '../../services/shared/normalize/pricing.js';
-import { PRICE_VERSION } from '../../services/shared/normalize/price-table.js';
-import { Normalizer, type SpanRow } from '../../services/shared/normalize/rows.js';
+import { decodeTracesJson } from '../../services/otlp/json.js';
+import { NORMALIZER_VERSION } from '../../services/processors/genai/genai.js';
+import { modelKey, PriceTable } from '../../services/processors/genai/pricing.js';
+import { PRICE_VERSION } from '../../services/processors/genai/price-table.js';
+import { Normalizer, type SpanRow } from '../../services/processors/genai/rows.js';
 
 type AttrValue = string | number | boolean | string[];
 

@@ -6,11 +6,11 @@ import { describe, it } from 'node:test';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { decodeTracesJson } from '../../services/shared/otlp/json.js';
-import { type DecodedTraces, type Span, OtlpDecodeError } from '../../services/shared/otlp/model.js';
-import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/shared/otlp/protobuf.js';
-import { anyValueToString } from '../../services/shared/normalize/attributes.js';
-import { Normalizer } from '../../services/shared/normalize/rows.js';
+import { decodeTracesJson } from '../../services/otlp/json.js';
+import { type DecodedTraces, type Span, OtlpDecodeError } from '../../services/otlp/model.js';
+import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
+import { anyValueToString } from '../../services/otlp/attributes.js';
+import { Normalizer } from '../../services/processors/genai/rows.js';
 import { emitAgentRun, expectedAttributeText, hrTimeToNanos } from '../harness/agent-traces.js';
 
 function sdkSpans(runs = 3): ReadableSpan[] {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseMigrations } from '../../services/shared/clickhouse/migrate.js';
-import { decodeTracesJson } from '../../services/shared/otlp/json.js';
-import { countSpans } from '../../services/shared/otlp/model.js';
-import { splitByTrace, stampTenancy } from '../../services/receiver/process.js';
+import { decodeTracesJson } from '../../services/otlp/json.js';
+import { countSpans } from '../../services/otlp/model.js';
+import { stampTenancy } from '../../services/processors/attributes.js';
+import { splitByTrace } from '../../services/otlp/split.js';
 import { readFileSync } from 'node:fs';
 
 const T1 = '11111111111111111111111111111111';

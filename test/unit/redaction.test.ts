@@ -1,11 +1,15 @@
 // The redaction processor's rules on decoded spans (the attributes processor has stamped each resource's tenant), and its config errors (each naming its YAML path).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildService } from '../../services/component/builder.js';
+import { components } from '../../services/component/registry.js';
 import { Redactor, parseRedactionConfig } from '../../services/processors/redaction.js';
+import { createKafka } from '../../services/shared/kafka.js';
+import { createLogger } from '../../services/shared/log.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { Registry } from '../../services/shared/metrics.js';
-import { TENANT_KEY } from '../../services/shared/normalize/attributes.js';
-import type { AnyValue, TracesData } from '../../services/shared/otlp/model.js';
+import { TENANT_KEY } from '../../services/otlp/attributes.js';
+import type { AnyValue, TracesData } from '../../services/otlp/model.js';
 
 function traces(tenant: string, attributes: Record<string, AnyValue>): TracesData {
   return {
@@ -54,7 +58,7 @@ describe('redaction processor', () => {
   });
 
   it('refuses bad rules with the YAML path', () => {
-    const bad = (redaction: unknown) => () => resolveConfig({ processors: { attributes: null, redaction }, exporters: { kafka: null }, receivers: { otlp: null }, service: { pipelines: { traces: { receivers: ['otlp'], processors: ['attributes', 'redaction'], exporters: ['kafka'] } } } }, {});
+    const bad = (redaction: unknown) => () => parseRedactionConfig(redaction);
     assert.throws(bad({}), /processors\.redaction\.rules must be a non-empty list/);
     assert.throws(bad({ rules: [{ name: 'a', action: 'shred', values: 'email' }] }), /processors\.redaction\.rules\[0\]\.action must be mask, hash or drop/);
     assert.throws(bad({ rules: [{ name: 'a', values: 'phone' }] }), /processors\.redaction\.rules\[0\]\.values: unknown pattern "phone"/);
@@ -63,7 +67,13 @@ describe('redaction processor', () => {
     assert.throws(bad({ rules: [{ name: 'a', values: 'email' }, { name: 'a', values: 'email' }] }), /rules\[1\]\.name: two rules are named a/);
     assert.throws(bad({ rules: [{ name: 'a', keys: 'x', action: 'hash' }] }), /processors\.redaction\.hash_key: the hash action needs a secret/);
     assert.throws(() => resolveConfig({ receivers: { kafka: null }, processors: { redaction: { rules: [{ name: 'a', values: 'email' }] } }, exporters: { clickhouse: null }, service: { pipelines: { traces: { receivers: ['kafka'], processors: ['redaction'], exporters: ['clickhouse'] } } } }, {}), /service\.pipelines\.traces: the redaction processor runs where spans are received/);
-    // Configured but in no pipeline: not used, as in the Collector.
-    assert.equal(resolveConfig({ processors: { redaction: { rules: [] } } }, {}).redaction, null);
+  });
+
+  it('is built, and its rules checked, only when a pipeline lists it (as in the Collector)', async () => {
+    const sections = { receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } } }, processors: { attributes: null, redaction: { rules: [] } }, exporters: { kafka: null } };
+    const config = resolveConfig({ ...sections, service: { pipelines: { traces: { receivers: ['otlp'], processors: ['attributes', 'redaction'], exporters: ['kafka'] } } } }, { KAFKA_BROKERS: '127.0.0.1:1' });
+    await assert.rejects(buildService(config.pipelines, components, { config, registry: new Registry(), log: createLogger('test', 100), resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => createKafka(['127.0.0.1:1'], 'test', createLogger('test', 100)) } }), /processors\.redaction\.rules must be a non-empty list/);
+    // Configured but in no pipeline: not used, so not refused.
+    assert.doesNotThrow(() => resolveConfig({ processors: { redaction: { rules: [] } } }, {}));
   });
 });

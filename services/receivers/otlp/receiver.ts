@@ -1,7 +1,7 @@
-// The otlp receiver: OTLP/HTTP on receivers.otlp.protocols.http (receiver/http.ts), handing each
+// The otlp receiver: OTLP/HTTP on receivers.otlp.protocols.http (http.ts), handing each
 // accepted request to its pipelines and answering once they have it durably.
-import type { Component, CreateSettings, ReceiverFactory, TracesConsumer } from '../component/component.js';
-import { type OtlpHttpReceiver, startOtlpHttpReceiver } from '../receiver/http.js';
+import type { Component, CreateSettings, ReceiverFactory, TracesConsumer } from '../../component/component.js';
+import { type OtlpHttpReceiver, startOtlpHttpReceiver } from './http.js';
 
 export class OtlpReceiver implements Component {
   private http: OtlpHttpReceiver | undefined;

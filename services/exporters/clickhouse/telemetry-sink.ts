@@ -1,9 +1,9 @@
 // Writes one batch of normalized rows: one INSERT into spans_raw and one into events_raw, each with
 // a dedup token derived from the batch's, so a batch inserted twice (redelivery) is stored once.
-import type { Logger } from '../log.js';
-import type { Registry } from '../metrics.js';
-import type { NormalizedRows } from '../normalize/rows.js';
-import type { ClickHouseHandle } from './client.js';
+import type { Logger } from '../../shared/log.js';
+import type { Registry } from '../../shared/metrics.js';
+import type { NormalizedRows } from '../../processors/genai/rows.js';
+import type { ClickHouseHandle } from '../../shared/clickhouse/client.js';
 import { classifyInsertError } from './errors.js';
 import { type InsertBody, eventRowsBody, spanRowsBody } from './row-format.js';
 

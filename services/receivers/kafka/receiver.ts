@@ -1,14 +1,14 @@
-// The kafka receiver: a consumer group over the spans topic (consumer/kafka-source.ts) running the
-// exactly-once batch protocol (consumer/partition-batches.ts). Offsets are committed only after the
+// The kafka receiver: a consumer group over the spans topic (kafka-source.ts) running the
+// exactly-once batch protocol (partition-batches.ts). Offsets are committed only after the
 // INSERT of their rows, so the pipeline after it must be able to take part: the genai processor maps
 // each message to rows, the batch processor sets the batch limits, and the clickhouse exporter
 // inserts each offset range with its dedup token.
-import type { Component, CreateSettings, ExactlyOnceStage, ReceiverFactory, TracesConsumer } from '../component/component.js';
-import { decodeMessage } from '../consumer/decode.js';
-import { KafkaSource } from '../consumer/kafka-source.js';
-import { PartitionBatches, type RowsKind } from '../consumer/partition-batches.js';
-import { ConfigError } from '../shared/config-error.js';
-import { type NormalizedRows, mergeRows, rowCount } from '../shared/normalize/rows.js';
+import type { Component, CreateSettings, ExactlyOnceStage, ReceiverFactory, TracesConsumer } from '../../component/component.js';
+import { decodeMessage } from './decode.js';
+import { KafkaSource } from './kafka-source.js';
+import { PartitionBatches, type RowsKind } from './partition-batches.js';
+import { ConfigError } from '../../shared/config-error.js';
+import { type NormalizedRows, mergeRows, rowCount } from '../../processors/genai/rows.js';
 
 type Stage = { [K in keyof ExactlyOnceStage]-?: NonNullable<ExactlyOnceStage[K]> };
 

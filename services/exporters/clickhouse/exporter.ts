@@ -1,12 +1,12 @@
 // The clickhouse exporter: rows into spans_raw and events_raw over HTTP (TelemetrySink), after
 // waiting for the server and applying migrations when configured. It offers the Kafka receiver an
 // INSERT with a dedup token, the exporter's half of the exactly-once protocol.
-import type { BatchSink } from '../consumer/partition-batches.js';
-import type { Component, CreateSettings, ExporterFactory, RowsConsumer } from '../component/component.js';
-import { waitForClickHouse } from '../shared/clickhouse/client.js';
-import { migrate } from '../shared/clickhouse/migrate.js';
-import { TelemetrySink } from '../shared/clickhouse/telemetry-sink.js';
-import type { NormalizedRows } from '../shared/normalize/rows.js';
+import type { BatchSink } from '../../receivers/kafka/partition-batches.js';
+import type { Component, CreateSettings, ExporterFactory, RowsConsumer } from '../../component/component.js';
+import { waitForClickHouse } from '../../shared/clickhouse/client.js';
+import { migrate } from '../../shared/clickhouse/migrate.js';
+import { TelemetrySink } from './telemetry-sink.js';
+import type { NormalizedRows } from '../../processors/genai/rows.js';
 
 export class ClickHouseExporter implements RowsConsumer, Component {
   private telemetry: TelemetrySink | undefined;

@@ -2,7 +2,7 @@
 // data or the row encoder could not write it (dead-letter it), retryable otherwise (server down, too
 // many parts, memory, timeouts: back off and send the same batch with the same token).
 import { ClickHouseError } from '@clickhouse/client';
-import { PermanentError, RetryableError } from '../errors.js';
+import { PermanentError, RetryableError } from '../../shared/errors.js';
 import { RowEncodingError } from './row-binary.js';
 
 const DATA_ERROR_CODES = new Set([

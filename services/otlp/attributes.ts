@@ -1,5 +1,5 @@
 // Attribute values as stored (Map(String, String) text) and the tenancy a resource belongs to.
-import type { AnyValue, KeyValue } from '../otlp/model.js';
+import type { AnyValue, KeyValue } from './model.js';
 
 export interface TenancyDefaults {
   tenant: string;

@@ -1,8 +1,8 @@
 // The kafka exporter: OTLP protobuf to the spans topic, one message per trace, acks=all
-// (receiver/kafka-exporter.ts); the Collector's kafka exporter layout.
-import type { ExporterFactory } from '../component/component.js';
-import { KafkaExporter } from '../receiver/kafka-exporter.js';
-import { ConfigError } from '../shared/config-error.js';
+// (exporter.ts); the Collector's kafka exporter layout.
+import type { ExporterFactory } from '../../component/component.js';
+import { KafkaExporter } from './exporter.js';
+import { ConfigError } from '../../shared/config-error.js';
 
 export const kafkaExporterFactory: ExporterFactory = {
   kind: 'exporter',

@@ -5,10 +5,10 @@
 // Both write acks=all and partition keyed messages with murmur2 as the Java client does, so a
 // trace id lands on the same partition whichever client wrote it.
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
-import type { Config } from '../shared/config.js';
-import { PermanentError, causeChain } from '../shared/errors.js';
-import { KafkaJSProtocolError } from '../shared/kafka.js';
-import type { Logger } from '../shared/log.js';
+import type { Config } from '../../shared/config.js';
+import { PermanentError, causeChain } from '../../shared/errors.js';
+import { KafkaJSProtocolError } from '../../shared/kafka.js';
+import type { Logger } from '../../shared/log.js';
 
 export interface ProducerMessage {
   key: string | null;

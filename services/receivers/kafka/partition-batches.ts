@@ -14,11 +14,11 @@
 // epoch's batches have settled, reads the committed offsets, and moves the read position of every
 // partition to them. Messages are taken only from readers of the current epoch, in offset order
 // from that position.
-import { Batcher, FlushLanes, type Timers, systemTimers } from '../shared/batcher.js';
-import { isPermanent } from '../shared/errors.js';
-import { failpoint } from '../shared/failpoint.js';
-import type { Logger } from '../shared/log.js';
-import type { Registry } from '../shared/metrics.js';
+import { Batcher, FlushLanes, type Timers, systemTimers } from '../../shared/batcher.js';
+import { isPermanent } from '../../shared/errors.js';
+import { failpoint } from '../../shared/failpoint.js';
+import type { Logger } from '../../shared/log.js';
+import type { Registry } from '../../shared/metrics.js';
 
 export interface OffsetRange {
   first: bigint;

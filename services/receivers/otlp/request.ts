@@ -2,7 +2,7 @@
 // body cap after decompression (a small gzip body can expand to gigabytes).
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import type { OtlpEncoding } from '../shared/otlp/response.js';
+import type { OtlpEncoding } from '../../otlp/response.js';
 
 const gunzipAsync = promisify(gunzip);
 

@@ -1,19 +1,19 @@
 // Kafka stage: OTLP protobuf (TracesData) to the spans topic with acks=all. Layout matches the
 // OTel Collector kafka exporter with partition_traces_by_id: one message per trace, key = hex trace id.
-// The producer client (kafkajs or librdkafka) is behind kafka-producers.ts.
+// The producer client (kafkajs or librdkafka) is behind producers.ts.
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../shared/config.js';
-import { ensureTopic } from '../shared/kafka.js';
-import type { Logger } from '../shared/log.js';
-import type { Registry } from '../shared/metrics.js';
-import { type TracesData, countSpans } from '../shared/otlp/model.js';
-import { encodeTracesProtobuf } from '../shared/otlp/protobuf.js';
-import { asBuffer } from '../shared/otlp/wire.js';
-import { RetryableError, isPermanent } from '../shared/errors.js';
-import type { Component, EncodedTracesConsumer, TracesConsumer } from '../component/component.js';
-import { splitByTrace } from './process.js';
-import type { EncodedTrace } from './split-protobuf.js';
-import { type ProducerMessage, type SpanProducer, createSpanProducer } from './kafka-producers.js';
+import type { Config } from '../../shared/config.js';
+import { ensureTopic } from '../../shared/kafka.js';
+import type { Logger } from '../../shared/log.js';
+import type { Registry } from '../../shared/metrics.js';
+import { type TracesData, countSpans } from '../../otlp/model.js';
+import { encodeTracesProtobuf } from '../../otlp/protobuf.js';
+import { asBuffer } from '../../otlp/wire.js';
+import { RetryableError, isPermanent } from '../../shared/errors.js';
+import type { Component, EncodedTracesConsumer, TracesConsumer } from '../../component/component.js';
+import { splitByTrace } from '../../otlp/split.js';
+import type { EncodedTrace } from '../../receivers/otlp/split-protobuf.js';
+import { type ProducerMessage, type SpanProducer, createSpanProducer } from './producers.js';
 
 /** Collector kafka exporter default producer.max_message_bytes. */
 export const MAX_MESSAGE_BYTES = 1_000_000;

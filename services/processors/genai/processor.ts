@@ -1,8 +1,8 @@
 // The genai processor: maps traces to spans_raw / events_raw rows with the GenAI conventions of
-// every dialect normalized, tenancy, cost and the content policy applied (normalize/rows.ts). In a
+// every dialect normalized, tenancy, cost and the content policy applied (rows.ts). In a
 // Kafka receiver's pipeline it is the decode step of the exactly-once batches.
-import { STATELESS, type ProcessorFactory, type RowsConsumer, type TracesConsumer } from '../component/component.js';
-import { Normalizer } from '../shared/normalize/rows.js';
+import { STATELESS, type ProcessorFactory, type RowsConsumer, type TracesConsumer } from '../../component/component.js';
+import { Normalizer } from './rows.js';
 
 export const genaiProcessorFactory: ProcessorFactory = {
   kind: 'processor',

@@ -12,10 +12,10 @@
 //   good; this source then restarts it itself, with backoff.
 // Every rebalance, crash and join fences the batches of the assignment before it.
 import { type Admin, type Consumer, type EachBatchPayload, type Kafka, type PartitionOffset, Partitioners, type Producer } from 'kafkajs';
-import type { Config } from '../shared/config.js';
-import { ensureTopic } from '../shared/kafka.js';
-import type { Logger } from '../shared/log.js';
-import type { Registry } from '../shared/metrics.js';
+import type { Config } from '../../shared/config.js';
+import { ensureTopic } from '../../shared/kafka.js';
+import type { Logger } from '../../shared/log.js';
+import type { Registry } from '../../shared/metrics.js';
 import type { BatchProtocol, Committed, LogMessage, OffsetStore } from './partition-batches.js';
 
 const RESTART_MIN_MS = 500;

@@ -1,9 +1,9 @@
 // Maps decoded OTLP spans to rows of telemetry.spans_raw and their events to telemetry.events_raw:
 // GenAI columns, cost and content policy applied. Shared by the consumer and the direct path, so
 // both write exactly the same rows.
-import type { Config } from '../config.js';
-import type { Span, TracesData } from '../otlp/model.js';
-import { type TenancyDefaults, attributesToMap, resolveTenancy } from './attributes.js';
+import type { Config } from '../../shared/config.js';
+import type { Span, TracesData } from '../../otlp/model.js';
+import { type TenancyDefaults, attributesToMap, resolveTenancy } from '../../otlp/attributes.js';
 import { type ContentOutcome, type ContentPolicy, applyContentPolicy } from './content.js';
 import { type GenAiFields, LLM_OPERATIONS, NORMALIZER_VERSION, genAiFields } from './genai.js';
 import { type CostSource, PriceTable } from './pricing.js';
