@@ -276,6 +276,9 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
   if (config.batch.maxRows < 1) throw new ConfigError('processors.batch.send_batch_size must be at least 1');
   if (config.kafka.partitions < 1) throw new ConfigError('exporters.kafka.topic_partitions must be at least 1');
   if (config.batch.maxConcurrentFlushes < 1) throw new ConfigError('processors.batch.max_concurrent_flushes must be at least 1');
+  if (!(config.kafka.produceTimeoutMs > 0)) throw new ConfigError('exporters.kafka.timeout must be more than 0');
+  // Kafka brokers refuse a session timeout under group.min.session.timeout.ms (6 s by default).
+  if (config.kafka.sessionTimeoutMs < 6000) throw new ConfigError(`${env.KAFKA_SESSION_TIMEOUT !== undefined ? 'KAFKA_SESSION_TIMEOUT' : 'receivers.kafka.session_timeout'} must be at least 6s (the broker's group.min.session.timeout.ms)`);
   if (!(config.clickhouse.timeoutMs > 0)) throw new ConfigError(`${env.CLICKHOUSE_TIMEOUT !== undefined ? 'CLICKHOUSE_TIMEOUT' : 'exporters.clickhouse.timeout'} must be more than 0`);
   if (config.clickhouse.ttlDays < 1) throw new ConfigError('exporters.clickhouse.ttl must be at least one day');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.clickhouse.database)) throw new ConfigError('exporters.clickhouse.database must be a plain identifier');

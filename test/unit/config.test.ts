@@ -90,6 +90,13 @@ describe('config', () => {
     assert.throws(() => resolveConfig({ receivers: { otlp: { limits: { max_future_skew: 'later' } } } }, {}), /receivers\.otlp\.limits\.max_future_skew must be a duration/);
   });
 
+  it('refuses timeouts that cannot work, naming the key or variable', () => {
+    assert.throws(() => resolveConfig({ exporters: { kafka: { timeout: '0s' } } }, {}), /exporters\.kafka\.timeout must be more than 0/);
+    assert.throws(() => resolveConfig({ receivers: { kafka: { session_timeout: '1s' } } }, {}), /receivers\.kafka\.session_timeout must be at least 6s/);
+    assert.throws(() => resolveConfig({}, { KAFKA_SESSION_TIMEOUT: '500ms' }), /KAFKA_SESSION_TIMEOUT must be at least 6s/);
+    assert.equal(resolveConfig({}, { KAFKA_SESSION_TIMEOUT: '6s' }).kafka.sessionTimeoutMs, 6000);
+  });
+
   it('a bad environment value names the variable', () => {
     assert.throws(() => resolveConfig({}, { BATCH_MAX_ROWS: 'abc' }), /^ConfigError: BATCH_MAX_ROWS must be a non-negative integer, got "abc"$/);
     for (const name of ['KAFKA_TOPIC_PARTITIONS', 'TRACEHOUSE_CONTENT_MAX_BYTES', 'BATCH_MAX_CONCURRENT_FLUSHES', 'CLICKHOUSE_TTL_DAYS', 'CLICKHOUSE_TCP_PORT']) {
