@@ -70,10 +70,20 @@ describe('redaction processor (SDK -> receiver -> Kafka -> ClickHouse)', () => {
     return span.spanContext().spanId;
   }
 
+  /** The span's row and its one event's row (two INSERTs, spans_raw first: wait for both). */
   const stored = async (spanId: string): Promise<{ attributes: Record<string, string>; events: string[] }> => {
+    const db = pipeline.config.clickhouse.database;
     let rows: Array<{ attributes: Record<string, string> }> = [];
-    await waitFor(async () => (rows = await pipeline.query(`SELECT attributes FROM ${pipeline.config.clickhouse.database}.spans_raw WHERE span_id = {id:String}`, { id: spanId })).length > 0, 30_000, 'the span stored');
-    const events = await pipeline.query<{ payload_json: string }>(`SELECT payload_json FROM ${pipeline.config.clickhouse.database}.events_raw WHERE span_id = {id:String}`, { id: spanId });
+    let events: Array<{ payload_json: string }> = [];
+    await waitFor(
+      async () => {
+        rows = await pipeline.query(`SELECT attributes FROM ${db}.spans_raw WHERE span_id = {id:String}`, { id: spanId });
+        events = await pipeline.query(`SELECT payload_json FROM ${db}.events_raw WHERE span_id = {id:String}`, { id: spanId });
+        return rows.length > 0 && events.length > 0;
+      },
+      30_000,
+      'the span and its event stored',
+    );
     return { attributes: rows[0]!.attributes, events: events.map((e) => e.payload_json) };
   };
 
