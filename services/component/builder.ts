@@ -4,8 +4,9 @@
 // processors belong to their pipeline. Started exporters first, then processors, then receivers,
 // so nothing is received before it can be delivered; shut down in the reverse order.
 import { ConfigError } from '../shared/config-error.js';
+import { isPermanent } from '../shared/errors.js';
 import type { PipelineConfig } from '../shared/config.js';
-import type { Component, ComponentKind, CreateSettings, DataKind, ExporterFactory, Factory, ProcessorFactory, ReceiverFactory, RowsConsumer, TracesConsumer } from './component.js';
+import type { Component, ComponentKind, CreateSettings, DataKind, Factory, ProcessorFactory, ReceiverFactory, RowsConsumer, TracesConsumer } from './component.js';
 
 type AnyConsumer = TracesConsumer | RowsConsumer;
 
@@ -37,7 +38,8 @@ export function fanOut(consumers: AnyConsumer[], kind: DataKind): AnyConsumer {
   const all = async (call: (c: AnyConsumer) => Promise<void>): Promise<void> => {
     const results = await Promise.allSettled(consumers.map(call));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length > 0) throw failed[0]!.reason;
+    // A retryable failure wins: the client's retry may then reach the branch that failed for now.
+    if (failed.length > 0) throw (failed.find((f) => !isPermanent(f.reason)) ?? failed[0]!).reason;
   };
   if (kind === 'rows') return { consumeRows: (rows) => all((c) => (c as RowsConsumer).consumeRows(rows)) };
   return { consumeTraces: (data, ctx) => all((c) => (c as TracesConsumer).consumeTraces(structuredClone(data), ctx)) };
@@ -54,7 +56,7 @@ export interface Service {
 
 export async function buildService(pipelines: Record<string, PipelineConfig>, registry: FactoryRegistry, base: Omit<CreateSettings, 'id' | 'pipeline'>): Promise<Service> {
   const settings = (id: string, pipeline: string): CreateSettings => ({ ...base, id, pipeline, log: base.log.child(id) });
-  const exporters = new Map<string, { factory: ExporterFactory; component: AnyConsumer & Component }>();
+  const exporters = new Map<string, AnyConsumer & Component>();
   const processors: Array<{ id: string; component: Component }> = [];
   const heads = new Map<string, { kind: DataKind; consumers: AnyConsumer[]; pipeline: string }>();
 
@@ -75,10 +77,10 @@ export async function buildService(pipelines: Record<string, PipelineConfig>, re
       if (f.consumes !== kind) throw new ConfigError(`${where}.exporters[${i}]: ${id} takes ${f.consumes}, but the pipeline hands it ${kind}${hint(kind, f.consumes)}`);
       let built = exporters.get(id);
       if (built === undefined) {
-        built = { factory: f, component: await f.create(settings(id, where)) };
+        built = await f.create(settings(id, where));
         exporters.set(id, built);
       }
-      outputs.push(built.component);
+      outputs.push(built);
     }
     let next = fanOut(outputs, kind);
     for (let i = chain.length - 1; i >= 0; i--) {
@@ -100,7 +102,7 @@ export async function buildService(pipelines: Record<string, PipelineConfig>, re
   }
 
   const components = [
-    ...[...exporters].map(([id, e]) => ({ id, kind: 'exporter' as const, component: e.component })),
+    ...[...exporters].map(([id, component]) => ({ id, kind: 'exporter' as const, component })),
     ...processors.map((p) => ({ id: p.id, kind: 'processor' as const, component: p.component })),
     ...[...receivers].map(([id, component]) => ({ id, kind: 'receiver' as const, component })),
   ];

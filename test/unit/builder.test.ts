@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FactoryRegistry, buildService } from '../../services/component/builder.js';
-import type { Component, ExporterFactory, ProcessorFactory, ReceiverFactory, RowsConsumer, TracesConsumer } from '../../services/component/component.js';
+import { type Component, type ExporterFactory, type ProcessorFactory, type ReceiverFactory, type RowsConsumer, STATELESS, type TracesConsumer } from '../../services/component/component.js';
+import { PermanentError, RetryableError } from '../../services/shared/errors.js';
 import { pipelinesFor } from '../../services/app.js';
 import { resolveConfig } from '../../services/shared/config.js';
 import { createLogger } from '../../services/shared/log.js';
@@ -94,6 +95,18 @@ describe('pipeline builder', () => {
     await service.start();
     await service.shutdown();
     assert.deepEqual(h.events, ['start out', 'start b@service.pipelines.traces', 'start a@service.pipelines.traces', 'start in', 'stop in', 'stop a@service.pipelines.traces', 'stop b@service.pipelines.traces', 'stop out']);
+  });
+
+  it('a fan-out that fails in one branch for good and in another for now answers retryable', async () => {
+    const registry = new FactoryRegistry([
+      { kind: 'receiver', type: 'in', produces: 'traces', create: async (_s, next) => ({ ...STATELESS, start: async () => void (sender = next) }) },
+      { kind: 'exporter', type: 'refuses', consumes: 'traces', create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new PermanentError('bad data')) }) },
+      { kind: 'exporter', type: 'down', consumes: 'traces', create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new RetryableError('down')) }) },
+    ]);
+    let sender: TracesConsumer | undefined;
+    const service = await buildService({ traces: { receivers: ['in'], processors: [], exporters: ['refuses', 'down'] } }, registry, { config: resolveConfig({}, {}), registry: new Registry(), log: silent, resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
+    await service.start();
+    await assert.rejects(sender!.consumeTraces({ resourceSpans: [] }, { tenant: undefined }), (err: unknown) => err instanceof RetryableError);
   });
 
   it('a component that cannot start stops those already started, and the error goes on', async () => {
