@@ -6,7 +6,7 @@
 // model test (exactly-once-model.test.ts) covers these points in random combinations.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type BatchSink, type Committed, type LogMessage, type OffsetStore, PartitionBatches, type ReadControl, dedupToken, pendingMetadata } from '../../services/receivers/kafka/partition-batches.js';
+import { type BatchSink, type Committed, type LogMessage, type OffsetStore, PartitionBatches, type PartitionBatchesOptions, type ReadControl, dedupToken, pendingMetadata } from '../../services/receivers/kafka/partition-batches.js';
 import type { Timers } from '../../services/shared/batcher.js';
 import { PermanentError } from '../../services/shared/errors.js';
 import { createLogger } from '../../services/shared/log.js';
@@ -106,7 +106,7 @@ function killableTimers(): { timers: Timers; kill(): void } {
   };
 }
 
-function owner(log: FakeLog, clickhouse: FakeClickHouse, registry: Registry, running: () => boolean, timers?: Timers): PartitionBatches<number[]> {
+function owner(log: FakeLog, sink: BatchSink<number[]>, registry: Registry, running: () => boolean, timers?: Timers, deadLetter: PartitionBatchesOptions<number[]>['deadLetter'] = async () => undefined): PartitionBatches<number[]> {
   return new PartitionBatches<number[]>({
     timers,
     topic: TOPIC,
@@ -114,10 +114,10 @@ function owner(log: FakeLog, clickhouse: FakeClickHouse, registry: Registry, run
     maxDelayMs: 20,
     maxConcurrentFlushes: 1,
     offsets: log,
-    sink: clickhouse,
+    sink,
     rows: { empty: () => [], count: (r) => r.length, merge: (rs) => rs.flat() },
     decode: (m) => [Number(m.offset)],
-    deadLetter: async () => undefined,
+    deadLetter,
     registry,
     log: createLogger('crash-points', 100),
     isRunning: running,
@@ -233,20 +233,7 @@ describe('exactly-once batches at each crash point', () => {
         stored.push(...rows);
       },
     };
-    const batches = new PartitionBatches<number[]>({
-      topic: TOPIC,
-      maxRows: BATCH,
-      maxDelayMs: 20,
-      maxConcurrentFlushes: 1,
-      offsets: log,
-      sink,
-      rows: { empty: () => [], count: (r) => r.length, merge: (rs) => rs.flat() },
-      decode: (m) => [Number(m.offset)],
-      deadLetter: async (_p, m, reason) => void deadLettered.push(`${m.offset}: ${reason}`),
-      registry: new Registry(),
-      log: createLogger('crash-points', 100),
-      isRunning: () => true,
-    });
+    const batches = owner(log, sink, new Registry(), () => true, undefined, async (_p, m, reason) => void deadLettered.push(`${m.offset}: ${reason}`));
     await batches.assign([0]);
     await read(batches, log);
     await batches.flushAll();
