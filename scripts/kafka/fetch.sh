@@ -14,6 +14,6 @@ fi
 command -v java >/dev/null || { echo "kafka jars: java 17+ is required (apt-get install -y openjdk-17-jre-headless)" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "kafka jars: maven is required (apt-get install -y maven)" >&2; exit 1; }
 rm -rf "$lib" && mkdir -p "$lib"
-mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies -Dkafka.lib.dir="$lib"
+mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -Dkafka.lib.dir="$lib"
 echo "$want" > "$stamp"
 echo "kafka jars: $(ls "$lib" | wc -l) jars in $lib"
