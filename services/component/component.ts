@@ -63,8 +63,6 @@ export interface RowsConsumer {
   readonly sink?: BatchSink<NormalizedRows>;
 }
 
-export type Consumer<K extends DataKind> = K extends 'traces' ? TracesConsumer : RowsConsumer;
-
 /** Shared by the components of one process, opened on first use and closed after every component stopped. */
 export interface Resources {
   clickhouse(): Promise<ClickHouseHandle>;

@@ -18,7 +18,7 @@ export function stampResource(resource: Resource, defaults: TenancyDefaults, aut
   resource.attributes = attrs;
 }
 
-export function attributesProcessor(tenancy: TenancyDefaults, next: TracesConsumer): TracesConsumer {
+function attributesProcessor(tenancy: TenancyDefaults, next: TracesConsumer): TracesConsumer {
   return {
     consumeTraces: (data: TracesData, ctx: TracesContext) => {
       stampTenancy(data, tenancy, ctx.tenant);

@@ -32,7 +32,7 @@ export interface RedactionConfig {
   hashKey: string;
 }
 
-export const REDACTED_MARKER = 'tracehouse.redacted';
+const REDACTED_MARKER = 'tracehouse.redacted';
 
 function luhn(digits: string): boolean {
   let sum = 0;

@@ -13,7 +13,7 @@ const KAFKA_HOME = process.env.TRACEHOUSE_KAFKA_HOME ?? join(ROOT, '.kafka');
 const CLUSTER_ID = '4L6g3nShT-eMCtK--X86sw';
 const START_TIMEOUT_MS = 90_000;
 /** Printed by the broker once its listeners serve clients. */
-export const BROKER_STARTED = /Kafka Server started|Transitioning from RECOVERY to RUNNING/;
+const BROKER_STARTED = /Kafka Server started|Transitioning from RECOVERY to RUNNING/;
 
 export interface BrokerLayout {
   /** Holds server.properties, the broker's logs and data/ (its log.dirs). */

@@ -16,7 +16,7 @@ import { prepareBroker } from './kafka-broker.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 /** The compose stack publishes its broker to the host on this port. */
-export const STACK_KAFKA_PORT = 29092;
+const STACK_KAFKA_PORT = 29092;
 const STOP_TIMEOUT_MS = 30_000;
 
 export type ComponentName = 'kafka' | 'clickhouse' | 'receiver' | 'consumer';

@@ -138,6 +138,7 @@ export async function startOtlpHttpReceiver(opts: {
         account(0);
       }
     } catch (err) {
+      const failure = exportFailureStatus(err);
       if (err instanceof RequestError) {
         if (err.status === 413) rejectedSpans.inc({ reason: 'too_large' });
         const code = err.status === 413 ? RpcCode.RESOURCE_EXHAUSTED : err.status === 401 ? RpcCode.UNAUTHENTICATED : RpcCode.INVALID_ARGUMENT;
@@ -146,8 +147,8 @@ export async function startOtlpHttpReceiver(opts: {
       } else if (err instanceof OtlpDecodeError) {
         rejectedSpans.inc({ reason: 'undecodable' });
         fail(res, answerAs, 400, RpcCode.INVALID_ARGUMENT, `cannot decode OTLP ${encoding}: ${err.message}`);
-      } else if (exportFailureStatus(err) !== undefined) {
-        const { status, retryAfterSeconds } = exportFailureStatus(err)!;
+      } else if (failure !== undefined) {
+        const { status, retryAfterSeconds } = failure;
         const message = (err as Error).message;
         if (status === 503) {
           rejectedSpans.inc({ reason: 'unavailable' });
