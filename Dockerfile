@@ -16,6 +16,6 @@ RUN npm ci --ignore-scripts --omit=dev --omit=optional --no-audit --no-fund && n
 COPY --from=build /app/dist/services ./dist/services
 COPY clickhouse-init.sql otel-collector.yaml ./
 USER node
-EXPOSE 4318 8888
+EXPOSE 4318 4317 8888
 ENTRYPOINT ["node", "dist/services/cli.js"]
 CMD ["receiver"]

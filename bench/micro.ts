@@ -12,7 +12,7 @@ import { openClickHouse } from '../services/shared/clickhouse/client.js';
 import { migrate } from '../services/shared/clickhouse/migrate.js';
 import { spanRowsBody } from '../services/exporters/clickhouse/row-format.js';
 import { TelemetrySink } from '../services/exporters/clickhouse/telemetry-sink.js';
-import { resolveConfig } from '../services/shared/config.js';
+import { resolveConfig } from '../services/config.js';
 import { createLogger } from '../services/shared/log.js';
 import { Registry } from '../services/shared/metrics.js';
 import { type NormalizedRows, Normalizer } from '../services/processors/genai/rows.js';
@@ -63,7 +63,7 @@ export function codecStages(record: Recorder): void {
   record('encode_per_trace_spans_per_s', 'decoding path: split per trace + protobuf encode', n * perSecond(() => {
     for (const t of splitByTrace(decoded).values()) encodeTracesProtobuf(t);
   }), 'spans/s');
-  const splitOptions = { limits: config.otlp.limits, retentionDays: config.clickhouse.ttlDays, tenancy: config.tenancy, tenant: undefined, maxMessageBytes: 1_000_000 };
+  const splitOptions = { limits: config.receivers.otlp.limits, retentionDays: config.exporters.clickhouse.ttlDays, tenancy: config.processors.attributes, tenant: undefined, maxMessageBytes: 1_000_000 };
   record('split_protobuf_spans_per_s', 'receiver fast path: split per trace, no decode', n * perSecond(() => splitProtobufByTrace(proto!.body, splitOptions)), 'spans/s');
   record('normalize_rows_per_s', 'normalize (GenAI, cost, events) -> rows', n * perSecond(() => normalizer.normalize(decoded)), 'spans/s');
   // The redaction processor mutates what it is given, so each call redacts a fresh decode; its own cost is the difference.
@@ -78,12 +78,12 @@ export function codecStages(record: Recorder): void {
 export async function clickhouseInsert(record: Recorder, batchRows = 10_000, batches = 12): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tracehouse-bench-ch-'));
   const config = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' });
-  const ch = await openClickHouse(config.clickhouse, createLogger('bench', 30));
+  const ch = await openClickHouse(config.exporters.clickhouse, createLogger('bench', 30));
   const serverPid = ch.serverPid!;
   try {
     const log = createLogger('bench');
-    await migrate(ch.client, config.clickhouse, log);
-    const sink = new TelemetrySink(ch, config.clickhouse.database, new Registry(), log);
+    await migrate(ch.client, config.exporters.clickhouse, log);
+    const sink = new TelemetrySink(ch, config.exporters.clickhouse.database, new Registry(), log);
     const batchesOfRows: NormalizedRows[] = [];
     const requests = prebuildRequests({ count: batches, spansPerRequest: batchRows, encoding: 'protobuf', gzip: false });
     for (const r of requests) batchesOfRows.push(normalizer.normalize(decodeTracesProtobuf(r.body).data));

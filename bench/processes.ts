@@ -24,7 +24,7 @@ export async function startService(mode: 'receiver' | 'consumer', env: NodeJS.Pr
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`, `--cpu-prof-name=${mode}.cpuprofile`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/services/cli.js'), mode], {
     cwd: ROOT,
-    env: { ...process.env, ...env, OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`, TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...env, OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`, OTLP_GRPC_ENDPOINT: '127.0.0.1:0', TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let stderr = '';

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { localClickHouse } from '../services/shared/clickhouse/client.js';
-import { resolveConfig } from '../services/shared/config.js';
+import { resolveConfig } from '../services/config.js';
 import { createLogger } from '../services/shared/log.js';
 import { type KafkaBroker, startKafkaBroker } from '../services/stack/kafka-broker.js';
 import { clickhouseInsert, codecStages, kafkaProduceConsume } from './micro.js';
@@ -160,7 +160,7 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
   const id = Date.now().toString(36);
   const topic = `bench-${id}`;
   // The ClickHouse server is a process of its own (as deployed), measured like the others.
-  const chConfig = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
+  const chConfig = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).exporters.clickhouse;
   const { endpoint, server } = await localClickHouse(chConfig, createLogger('bench', 30));
   const ch = createClient({ url: endpoint.url, username: endpoint.username, password: endpoint.password });
   const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${id}`, CLICKHOUSE_URL: endpoint.url, CLICKHOUSE_USER: endpoint.username, CLICKHOUSE_PASSWORD: endpoint.password, KAFKA_PRODUCER_CLIENT: args['kafka-client'], KAFKA_TOPIC_PARTITIONS: args.partitions };

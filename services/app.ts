@@ -11,7 +11,8 @@ import { components } from './component/registry.js';
 import { OtlpReceiver } from './receivers/otlp/receiver.js';
 import { type AdminServer, startAdminServer } from './shared/admin-server.js';
 import { type ClickHouseHandle, openClickHouse } from './shared/clickhouse/client.js';
-import { type Config, ConfigError, type PipelineConfig } from './shared/config.js';
+import type { Config, PipelineConfig } from './config.js';
+import { ConfigError } from './shared/config-error.js';
 import { createKafka } from './shared/kafka.js';
 import type { Logger } from './shared/log.js';
 import { Registry } from './shared/metrics.js';
@@ -19,11 +20,15 @@ import { Registry } from './shared/metrics.js';
 export type Mode = 'receiver' | 'consumer' | 'all';
 
 export interface RunningApp {
-  /** OTLP/HTTP port, when this process runs the otlp receiver. */
+  /** OTLP/HTTP port, when this process runs the otlp receiver and serves HTTP. */
   readonly otlpPort: number | undefined;
+  /** OTLP/gRPC port, when it serves gRPC. */
+  readonly otlpGrpcPort: number | undefined;
   readonly adminPort: number;
   readonly registry: Registry;
   readonly clickhouse: ClickHouseHandle | undefined;
+  /** Settles with the error of a component that reported it cannot go on; the caller stops the app. */
+  readonly failed: Promise<Error>;
   ready(): boolean;
   stop(): Promise<void>;
 }
@@ -57,7 +62,7 @@ function sharedResources(config: Config, log: Logger): Resources & { opened(): C
   let kafka: Kafka | undefined;
   return {
     clickhouse: () =>
-      (clickhouse ??= openClickHouse(config.clickhouse, log.child('clickhouse')).then((h) => {
+      (clickhouse ??= openClickHouse(config.exporters.clickhouse, log.child('clickhouse')).then((h) => {
         handle = h;
         return h;
       })),
@@ -72,7 +77,9 @@ function sharedResources(config: Config, log: Logger): Resources & { opened(): C
 export async function startApp(mode: Mode, config: Config, log: Logger): Promise<RunningApp> {
   const registry = new Registry();
   const resources = sharedResources(config, log);
-  const service = await buildService(pipelinesFor(mode, config, log), components, { config, registry, log, resources });
+  let reportFatal: (err: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (reportFatal = resolve));
+  const service = await buildService(pipelinesFor(mode, config, log), components, { configs: config, registry, log, resources, reportFatal: (err) => reportFatal(err) });
   let admin: AdminServer | undefined;
   try {
     await service.start();
@@ -87,9 +94,11 @@ export async function startApp(mode: Mode, config: Config, log: Logger): Promise
   const adminServer = admin;
   return {
     otlpPort: otlp instanceof OtlpReceiver ? otlp.port : undefined,
+    otlpGrpcPort: otlp instanceof OtlpReceiver ? otlp.grpcPort : undefined,
     adminPort: adminServer.port,
     registry,
     clickhouse: resources.opened(),
+    failed,
     ready: service.ready,
     // Receivers stop first (intake ends), then processors flush, then exporters; the admin endpoint last.
     stop: async () => {

@@ -6,7 +6,8 @@ import { startApp, type Mode } from './app.js';
 import { localClickHouse, localUsers, openClickHouse } from './shared/clickhouse/client.js';
 import { migrate } from './shared/clickhouse/migrate.js';
 import { READER_USER, deployUsersXml } from './shared/clickhouse/users.js';
-import { type Config, ConfigError, loadConfig, reachableHost } from './shared/config.js';
+import { type Config, loadConfig } from './config.js';
+import { ConfigError, reachableHost } from './shared/config.js';
 import { TelemetrySink } from './exporters/clickhouse/telemetry-sink.js';
 import { createKafka } from './shared/kafka.js';
 import { exitOnSignal } from './shared/lifecycle.js';
@@ -77,12 +78,12 @@ async function main(): Promise<void> {
       return runQuery(config, rest.join(' '), values.format!);
     case 'clickhouse':
       if (rest[0] === 'credentials') return printCredentials(config);
-      if (rest[0] === 'users-xml') return void process.stdout.write(deployUsersXml(config.clickhouse.database));
+      if (rest[0] === 'users-xml') return void process.stdout.write(deployUsersXml(config.exporters.clickhouse.database));
       if (rest[0] !== undefined) throw new ConfigError(`unknown clickhouse subcommand "${rest[0]}" (credentials, users-xml)`);
       return runClickHouse(config);
     case 'demo':
       await runDemo({
-        endpoint: values.endpoint ?? `http://${reachableHost(config.otlp.host)}:${config.otlp.port}`,
+        endpoint: values.endpoint ?? otlpHttpUrl(config),
         rate: positiveNumber(values.rate!, '--rate'),
         durationSeconds: positiveNumber(values.duration!, '--duration'),
         tenants: values.tenants!.split(',').filter(Boolean),
@@ -104,18 +105,31 @@ async function run(mode: Mode, config: Config): Promise<void> {
   const log = createLogger(mode === 'all' ? 'tracehouse' : mode);
   const app = await startApp(mode, config, log);
   exitOnSignal(() => app.stop(), log);
+  void app.failed.then(async (err) => {
+    log.error('a component cannot go on: stopping', { err: err.message });
+    await app.stop().catch((stopErr: unknown) => log.error('shutdown failed', { err: stopErr }));
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  });
   if (mode === 'all') {
-    const host = reachableHost(config.otlp.host);
+    const { http, grpc } = config.receivers.otlp;
     process.stderr.write(
       `\nTracehouse is running.\n` +
-        `  Send OTLP/HTTP traces to  http://${host}:${app.otlpPort}/v1/traces  (OTEL_EXPORTER_OTLP_ENDPOINT=http://${host}:${app.otlpPort})\n` +
+        (http ? `  Send OTLP/HTTP traces to  http://${reachableHost(http.host)}:${app.otlpPort}/v1/traces  (OTEL_EXPORTER_OTLP_ENDPOINT=http://${reachableHost(http.host)}:${app.otlpPort})\n` : '') +
+        (grpc ? `  Send OTLP/gRPC traces to  ${reachableHost(grpc.host)}:${app.otlpGrpcPort}  (OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_EXPORTER_OTLP_ENDPOINT=http://${reachableHost(grpc.host)}:${app.otlpGrpcPort})\n` : '') +
         `  ClickHouse                ${app.clickhouse?.location}${app.clickhouse?.managed ? ' (local server; users: npx tracehouse clickhouse credentials)' : ''}\n` +
         `  Kafka                     ${config.kafka.brokers.length > 0 ? config.kafka.brokers.join(',') : 'not configured: direct path'}\n` +
-        `  Query                     npx tracehouse query "SELECT service_name, operation, count() FROM ${config.clickhouse.database}.spans_raw GROUP BY ALL"\n` +
+        `  Query                     npx tracehouse query "SELECT service_name, operation, count() FROM ${config.exporters.clickhouse.database}.spans_raw GROUP BY ALL"\n` +
         `  Health and metrics        http://${config.admin.host}:${app.adminPort}/healthz  /readyz  /metrics\n` +
         `Stop with Ctrl-C.\n\n`,
     );
   }
+}
+
+/** Where `tracehouse demo` sends by default: this config's OTLP/HTTP endpoint. */
+function otlpHttpUrl(config: Config): string {
+  const { http } = config.receivers.otlp;
+  if (http === null) throw new ConfigError('receivers.otlp.protocols has no http: give tracehouse demo --endpoint');
+  return `http://${reachableHost(http.host)}:${http.port}`;
 }
 
 function positiveNumber(v: string, name: string): number {
@@ -139,20 +153,20 @@ async function runBackfill(config: Config, what: string | undefined, from: strin
   const range = { from: time(from, '--from'), to: time(to, '--to', new Date()) };
   if (range.to <= range.from) throw new ConfigError('--to must be after --from');
   const log = createLogger('backfill');
-  const ch = await openClickHouse(config.clickhouse, log);
+  const ch = await openClickHouse(config.exporters.clickhouse, log);
   try {
-    await migrate(ch.client, config.clickhouse, log);
-    if (what === 'rollups') return await backfillRollups(ch.client, config.clickhouse.database, range);
+    await migrate(ch.client, config.exporters.clickhouse, log);
+    if (what === 'rollups') return await backfillRollups(ch.client, config.exporters.clickhouse.database, range);
     if (config.kafka.brokers.length === 0) throw new ConfigError('backfill replay needs KAFKA_BROKERS');
     await replayKafka({
       kafka: createKafka(config.kafka.brokers, `${config.kafka.clientId}-replay`, log),
-      cfg: config.kafka,
+      cfg: config.receivers.kafka,
       fromMs: range.from.getTime(),
-      batchRows: config.batch.maxRows,
-      normalizer: Normalizer.fromConfig(config),
-      sink: new TelemetrySink(ch, config.clickhouse.database, new Registry(), log),
+      batchRows: config.processors.batch.maxRows,
+      normalizer: new Normalizer({ ...config.processors.genai, tenancy: config.processors.attributes }),
+      sink: new TelemetrySink(ch, config.exporters.clickhouse.database, new Registry(), log),
       client: ch.client,
-      database: config.clickhouse.database,
+      database: config.exporters.clickhouse.database,
     });
   } finally {
     await ch.close();
@@ -161,9 +175,9 @@ async function runBackfill(config: Config, what: string | undefined, from: strin
 
 async function runMigrate(config: Config): Promise<void> {
   const log = createLogger('migrate');
-  const ch = await openClickHouse(config.clickhouse, log);
+  const ch = await openClickHouse(config.exporters.clickhouse, log);
   try {
-    const applied = await migrate(ch.client, config.clickhouse, log);
+    const applied = await migrate(ch.client, config.exporters.clickhouse, log);
     log.info(applied.length > 0 ? 'migrations applied' : 'schema is up to date', { applied, location: ch.location });
   } finally {
     await ch.close();
@@ -172,12 +186,12 @@ async function runMigrate(config: Config): Promise<void> {
 
 /** The local server in the foreground, until SIGTERM / Ctrl-C. */
 async function runClickHouse(config: Config): Promise<void> {
-  if (config.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: `tracehouse clickhouse` runs the local server, unset it first');
+  if (config.exporters.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: `tracehouse clickhouse` runs the local server, unset it first');
   const log = createLogger('clickhouse');
-  const { server, endpoint } = await localClickHouse(config.clickhouse, log);
-  if (server === undefined) throw new Error(`a local ClickHouse server for ${config.clickhouse.dataDir} already answers at ${endpoint.url}`);
+  const { server, endpoint } = await localClickHouse(config.exporters.clickhouse, log);
+  if (server === undefined) throw new Error(`a local ClickHouse server for ${config.exporters.clickhouse.dataDir} already answers at ${endpoint.url}`);
   exitOnSignal(() => server.stop(), log);
-  process.stderr.write(`ClickHouse server at ${server.url} (native port ${server.tcpPort}), data in ${config.clickhouse.dataDir}; users: npx tracehouse clickhouse credentials\n`);
+  process.stderr.write(`ClickHouse server at ${server.url} (native port ${server.tcpPort}), data in ${config.exporters.clickhouse.dataDir}; users: npx tracehouse clickhouse credentials\n`);
 }
 
 async function runStack(stack: LocalStack, [action, ...names]: string[], lines: number, follow: boolean): Promise<void> {
@@ -208,8 +222,8 @@ async function runStack(stack: LocalStack, [action, ...names]: string[], lines: 
 }
 
 function printCredentials(config: Config): void {
-  if (config.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: its users are managed by that server');
-  const { passwords } = localUsers(config.clickhouse);
+  if (config.exporters.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: its users are managed by that server');
+  const { passwords } = localUsers(config.exporters.clickhouse);
   for (const [user, password] of Object.entries(passwords)) process.stdout.write(`${user}\t${password}\n`);
 }
 
@@ -220,7 +234,7 @@ async function runQuery(config: Config, sql: string, format: string): Promise<vo
   const statement = sql.trim().replace(/;\s*$/, '');
   if (statement === '') throw new ConfigError('query needs the SQL as an argument');
   if (!/^[A-Za-z]+$/.test(format)) throw new ConfigError(`--format must be a ClickHouse format name such as JSONEachRow, got ${JSON.stringify(format)}`);
-  const ch = await openClickHouse(config.clickhouse, createLogger('query', 30), READER_USER);
+  const ch = await openClickHouse(config.exporters.clickhouse, createLogger('query', 30), READER_USER);
   try {
     const result = await ch.client.exec({ query: FORMAT_CLAUSE.test(statement) ? statement : `${statement}\nFORMAT ${format}` });
     for await (const chunk of result.stream) process.stdout.write(chunk as Buffer);

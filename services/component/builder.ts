@@ -5,8 +5,7 @@
 // so nothing is received before it can be delivered; shut down in the reverse order.
 import { ConfigError } from '../shared/config-error.js';
 import { isPermanent } from '../shared/errors.js';
-import type { PipelineConfig } from '../shared/config.js';
-import type { Component, ComponentKind, CreateSettings, DataKind, Factory, ProcessorFactory, ReceiverFactory, RowsConsumer, TracesConsumer } from './component.js';
+import type { Component, ComponentKind, ComponentType, CreateSettings, DataKind, Factory, ProcessorFactory, ReceiverFactory, RowsConsumer, TracesConsumer } from './component.js';
 
 type AnyConsumer = TracesConsumer | RowsConsumer;
 
@@ -54,8 +53,24 @@ export interface Service {
   ready(): boolean;
 }
 
-export async function buildService(pipelines: Record<string, PipelineConfig>, registry: FactoryRegistry, base: Omit<CreateSettings, 'id' | 'pipeline'>): Promise<Service> {
-  const settings = (id: string, pipeline: string): CreateSettings => ({ ...base, id, pipeline, log: base.log.child(id) });
+/** One entry of service.pipelines: component ids, processors in order. */
+export interface PipelineConfig {
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+/** Each component's parsed settings, by section and type (the service config has this shape). */
+export type ComponentSettings = Record<`${ComponentKind}s`, Record<string, unknown>>;
+
+export interface ServiceSettings extends Omit<CreateSettings, 'id' | 'pipeline' | 'config' | 'configOf'> {
+  configs: ComponentSettings;
+}
+
+export async function buildService(pipelines: Record<string, PipelineConfig>, registry: FactoryRegistry, base: ServiceSettings): Promise<Service> {
+  const { configs, ...shared } = base;
+  const configOf = <D>(f: ComponentType<D>): D => configs[`${f.kind}s`][f.type] as D;
+  const settings = (factory: Factory, pipeline: string): CreateSettings => ({ ...shared, id: factory.type, pipeline, config: configOf(factory), configOf, log: base.log.child(factory.type) });
   const exporters = new Map<string, AnyConsumer & Component>();
   const processors: Array<{ id: string; component: Component }> = [];
   const heads = new Map<string, { kind: DataKind; consumers: AnyConsumer[]; pipeline: string }>();
@@ -77,14 +92,14 @@ export async function buildService(pipelines: Record<string, PipelineConfig>, re
       if (f.consumes !== kind) throw new ConfigError(`${where}.exporters[${i}]: ${id} takes ${f.consumes}, but the pipeline hands it ${kind}${hint(kind, f.consumes)}`);
       let built = exporters.get(id);
       if (built === undefined) {
-        built = await f.create(settings(id, where));
+        built = await f.create(settings(f, where));
         exporters.set(id, built);
       }
       outputs.push(built);
     }
     let next = fanOut(outputs, kind);
     for (let i = chain.length - 1; i >= 0; i--) {
-      const processor = await chain[i]!.create(settings(p.processors[i]!, where), next);
+      const processor = await chain[i]!.create(settings(chain[i]!, where), next);
       processors.push({ id: p.processors[i]!, component: processor });
       next = processor;
     }
@@ -98,7 +113,7 @@ export async function buildService(pipelines: Record<string, PipelineConfig>, re
   const receivers = new Map<string, Component>();
   for (const [id, head] of heads) {
     const factory: ReceiverFactory = registry.get('receiver', id, head.pipeline);
-    receivers.set(id, await factory.create(settings(id, head.pipeline), fanOut(head.consumers, head.kind) as TracesConsumer));
+    receivers.set(id, await factory.create(settings(factory, head.pipeline), fanOut(head.consumers, head.kind) as TracesConsumer));
   }
 
   const components = [

@@ -4,10 +4,9 @@
 // and `rows` (spans_raw / events_raw rows, after the genai processor mapped them). builder.ts
 // connects the components of every service.pipelines entry by those kinds.
 import type { Kafka } from 'kafkajs';
-import type { BatchSink } from '../receivers/kafka/partition-batches.js';
-import type { EncodedTrace } from '../receivers/otlp/split-protobuf.js';
+import type { EncodedTrace } from '../otlp/split.js';
 import type { ClickHouseHandle } from '../shared/clickhouse/client.js';
-import type { Config } from '../shared/config.js';
+import type { Section } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
 import type { TenancyDefaults } from '../otlp/attributes.js';
@@ -41,10 +40,28 @@ export interface EncodedTracesConsumer {
   consume(traces: EncodedTrace[]): Promise<void>;
 }
 
+/** An INSERT with a dedup token: the exporter side of the Kafka receiver's exactly-once protocol. */
+export interface BatchSink<R> {
+  /** Rejects with a PermanentError when the rows can never be stored; any other failure is retried. */
+  insert(rows: R, dedupToken: string): Promise<void>;
+}
+
+/** How rows are cut into INSERTs: the batch processor's settings. */
+export interface BatchLimits {
+  /** A batch is sent once it holds this many rows... */
+  maxRows: number;
+  /** ...or this long after its first row. */
+  maxDelayMs: number;
+  /** INSERTs at once across the Kafka receiver's partitions; a due batch waits (and grows) for a free one. */
+  maxConcurrentFlushes: number;
+  /** Rows a partition buffers before its reader waits: the most a waiting batch grows to (about). */
+  maxBufferedRows: number;
+}
+
 /** The exactly-once store a Kafka receiver runs: its chain maps traces to rows, sets the batch limits and inserts with dedup tokens. */
 export interface ExactlyOnceStage {
   normalize(data: TracesData): NormalizedRows;
-  batch: { maxRows: number; maxDelayMs: number; maxConcurrentFlushes: number } | undefined;
+  batch: BatchLimits | undefined;
   sink: BatchSink<NormalizedRows> | undefined;
 }
 
@@ -69,40 +86,60 @@ export interface Resources {
   kafka(): Kafka;
 }
 
-export interface CreateSettings {
+/** Identifies a component type: the builder looks its settings up by it. */
+export interface ComponentType<C = unknown> {
+  kind: ComponentKind;
+  type: string;
+  /**
+   * Its settings from its section of the config (`receivers.otlp`, ...), validated here where they
+   * are defined. An absent or empty section gives the defaults; environment overrides apply.
+   */
+  parseConfig(section: Section): C;
+}
+
+export interface CreateSettings<C = unknown> {
   /** The component id in the config (its type, for now). */
   id: string;
-  config: Config;
+  /** Its own settings, as its parseConfig returned them. */
+  config: C;
+  /** Another component's settings, for the few that follow one (the retention the receiver checks spans against). */
+  configOf<D>(factory: ComponentType<D>): D;
   registry: Registry;
   log: Logger;
   resources: Resources;
+  /**
+   * For a running component that cannot go on (the Collector's fatal error status): the process
+   * stops every pipeline and exits, with the error as its reason. Once per component.
+   */
+  reportFatal(err: Error): void;
   /** The YAML path of the pipeline being built, for errors. */
   pipeline: string;
 }
 
-export interface ReceiverFactory {
+export interface ReceiverFactory<C = unknown> extends ComponentType<C> {
   kind: 'receiver';
-  type: string;
   produces: DataKind;
-  create(settings: CreateSettings, next: TracesConsumer): Promise<Component>;
+  create(settings: CreateSettings<C>, next: TracesConsumer): Promise<Component>;
 }
 
-export interface ProcessorFactory {
+export interface ProcessorFactory<C = unknown> extends ComponentType<C> {
   kind: 'processor';
-  type: string;
   consumes: DataKind;
   produces: DataKind;
-  create(settings: CreateSettings, next: TracesConsumer | RowsConsumer): Promise<(TracesConsumer | RowsConsumer) & Component>;
+  create(settings: CreateSettings<C>, next: TracesConsumer | RowsConsumer): Promise<(TracesConsumer | RowsConsumer) & Component>;
 }
 
-export interface ExporterFactory {
+export interface ExporterFactory<C = unknown> extends ComponentType<C> {
   kind: 'exporter';
-  type: string;
   consumes: DataKind;
-  create(settings: CreateSettings): Promise<(TracesConsumer | RowsConsumer) & Component>;
+  create(settings: CreateSettings<C>): Promise<(TracesConsumer | RowsConsumer) & Component>;
 }
 
-export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory;
+// `any`: the registry holds factories of every settings type; each one's own C types its create().
+export type Factory = ReceiverFactory<any> | ProcessorFactory<any> | ExporterFactory<any>;
+
+/** The settings type a factory parses. */
+export type ConfigOf<F> = F extends ComponentType<infer C> ? C : never;
 
 /** A component with nothing to start or stop. */
 export const STATELESS: Component = { start: async () => undefined, shutdown: async () => undefined, ready: () => true };

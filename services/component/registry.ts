@@ -8,8 +8,9 @@ import { redactionProcessorFactory } from '../processors/redaction.js';
 import { kafkaReceiverFactory } from '../receivers/kafka/receiver.js';
 import { otlpReceiverFactory } from '../receivers/otlp/receiver.js';
 import { FactoryRegistry } from './builder.js';
+import type { ComponentKind, ConfigOf } from './component.js';
 
-export const components = new FactoryRegistry([
+const FACTORIES = [
   otlpReceiverFactory,
   kafkaReceiverFactory,
   attributesProcessorFactory,
@@ -18,4 +19,13 @@ export const components = new FactoryRegistry([
   batchProcessorFactory,
   kafkaExporterFactory,
   clickhouseExporterFactory,
-]);
+] as const;
+
+export const components = new FactoryRegistry(FACTORIES);
+
+type Registered = (typeof FACTORIES)[number];
+
+/** Every component's settings by section and type: `receivers.otlp`, `processors.batch`, ... */
+export type ComponentConfigs = {
+  [K in ComponentKind as `${K}s`]: { [F in Extract<Registered, { kind: K }> as F['type']]: ConfigOf<F> };
+};

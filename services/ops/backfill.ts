@@ -8,7 +8,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import { decodeMessage } from '../receivers/kafka/decode.js';
 import type { TelemetrySink } from '../exporters/clickhouse/telemetry-sink.js';
-import type { Config } from '../shared/config.js';
+import type { KafkaReceiverConfig } from '../receivers/kafka/config.js';
 import type { NormalizedRows, Normalizer } from '../processors/genai/rows.js';
 import { mergeRows } from '../processors/genai/rows.js';
 import { Progress } from './progress.js';
@@ -83,7 +83,7 @@ export interface ReplayResult {
   spansStored: number;
 }
 
-export async function replayKafka(opts: { kafka: Kafka; cfg: Config['kafka']; fromMs: number; batchRows: number; normalizer: Normalizer; sink: TelemetrySink; client: ClickHouseClient; database: string }): Promise<ReplayResult> {
+export async function replayKafka(opts: { kafka: Kafka; cfg: KafkaReceiverConfig; fromMs: number; batchRows: number; normalizer: Normalizer; sink: TelemetrySink; client: ClickHouseClient; database: string }): Promise<ReplayResult> {
   const { kafka, cfg } = opts;
   const admin = kafka.admin();
   await admin.connect();

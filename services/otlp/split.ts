@@ -30,3 +30,12 @@ export function splitByTrace(data: TracesData): Map<string, TracesData> {
   }
   return traces;
 }
+
+/** One trace's spans of a request, encoded: a Kafka message as the Collector's exporter writes it. */
+export interface EncodedTrace {
+  /** Lowercase hex trace id: the Kafka message key. */
+  traceId: string;
+  /** TracesData protobuf holding this trace's spans of the request. */
+  bytes: Uint8Array;
+  spans: number;
+}

@@ -4,6 +4,7 @@
 import { STATELESS, type ProcessorFactory, type TracesConsumer, type TracesContext } from '../component/component.js';
 import { ENV_KEY, TENANT_KEY, type TenancyDefaults, resolveTenancy } from '../otlp/attributes.js';
 import type { Resource, TracesData } from '../otlp/model.js';
+import type { Section } from '../shared/config.js';
 
 /** `authenticatedTenant` (from the API key) overrides whatever tenant the resource claims. */
 export function stampTenancy(data: TracesData, defaults: TenancyDefaults, authenticatedTenant?: string): void {
@@ -28,10 +29,15 @@ function attributesProcessor(tenancy: TenancyDefaults, next: TracesConsumer): Tr
   };
 }
 
-export const attributesProcessorFactory: ProcessorFactory = {
+export const attributesProcessorFactory = {
   kind: 'processor',
-  type: 'attributes',
+  type: 'attributes' as const,
   consumes: 'traces',
   produces: 'traces',
-  create: async (settings, next) => ({ ...STATELESS, ...attributesProcessor(settings.config.tenancy, next as TracesConsumer) }),
-};
+  /** The tenant and env of resources that name none; the genai processor falls back to the same. */
+  parseConfig: (section: Section): TenancyDefaults => ({
+    tenant: section.str('default_tenant', 'default', 'TRACEHOUSE_DEFAULT_TENANT'),
+    env: section.str('default_env', 'unknown', 'TRACEHOUSE_DEFAULT_ENV'),
+  }),
+  create: async (settings, next) => ({ ...STATELESS, ...attributesProcessor(settings.config, next as TracesConsumer) }),
+} satisfies ProcessorFactory<TenancyDefaults>;

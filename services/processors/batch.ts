@@ -1,19 +1,31 @@
 // The batch processor: rows accumulate up to processors.batch.send_batch_size or its timeout, then
 // go on as one batch (one INSERT). Each caller is answered when its batch is stored, so acks still
 // mean durable. In a Kafka receiver's pipeline its limits shape the exactly-once batches instead.
-import type { Component, ProcessorFactory, RowsConsumer } from '../component/component.js';
+import type { BatchLimits, Component, ProcessorFactory, RowsConsumer } from '../component/component.js';
 import { Batcher } from '../shared/batcher.js';
+import type { Section } from '../shared/config.js';
 import { RetryableError } from '../shared/errors.js';
 import { type NormalizedRows, mergeRows, rowCount } from './genai/rows.js';
 
-export const batchProcessorFactory: ProcessorFactory = {
+export const batchProcessorFactory = {
   kind: 'processor',
-  type: 'batch',
+  type: 'batch' as const,
   consumes: 'rows',
   produces: 'rows',
+  parseConfig: (section: Section): BatchLimits => {
+    const maxRows = section.int('send_batch_size', 30_000, 'BATCH_MAX_ROWS', 1);
+    const maxBufferedRows = section.int('send_batch_max_size', 2 * maxRows);
+    if (maxBufferedRows < maxRows) section.fail('send_batch_max_size', `must be at least send_batch_size (${maxRows})`);
+    return {
+      maxRows,
+      maxDelayMs: section.duration('timeout', 1000, 'BATCH_TIMEOUT', { positive: true }),
+      maxConcurrentFlushes: section.int('max_concurrent_flushes', 1, 'BATCH_MAX_CONCURRENT_FLUSHES', 1),
+      maxBufferedRows,
+    };
+  },
   create: async (settings, next) => {
     const downstream = next as RowsConsumer;
-    const { maxRows, maxDelayMs, maxConcurrentFlushes } = settings.config.batch;
+    const { maxRows, maxDelayMs } = settings.config;
     const batcher = new Batcher<NormalizedRows>({ maxWeight: maxRows, maxDelayMs, weight: rowCount, flush: (items) => downstream.consumeRows(mergeRows(items)) });
     const processor: RowsConsumer & Component = {
       consumeRows: async (rows) => {
@@ -24,7 +36,7 @@ export const batchProcessorFactory: ProcessorFactory = {
           throw new RetryableError(`batch export failed: ${(err as Error).message}`, 2, { cause: err });
         }
       },
-      batch: { maxRows, maxDelayMs, maxConcurrentFlushes },
+      batch: settings.config,
       sink: downstream.sink,
       start: async () => undefined,
       ready: () => true,
@@ -32,4 +44,4 @@ export const batchProcessorFactory: ProcessorFactory = {
     };
     return processor;
   },
-};
+} satisfies ProcessorFactory<BatchLimits>;

@@ -6,7 +6,7 @@
 // `tracehouse.redacted` with the names of the rules that changed it.
 import { createHmac } from 'node:crypto';
 import { STATELESS, type ProcessorFactory, type TracesConsumer } from '../component/component.js';
-import { ConfigError } from '../shared/config-error.js';
+import { ConfigError, type Section } from '../shared/config.js';
 import type { Counter, Registry } from '../shared/metrics.js';
 import { TENANT_KEY } from '../otlp/attributes.js';
 import { isContentKey } from './genai/content.js';
@@ -188,13 +188,15 @@ export class Redactor {
   }
 }
 
-export const redactionProcessorFactory: ProcessorFactory = {
+export const redactionProcessorFactory = {
   kind: 'processor',
-  type: 'redaction',
+  type: 'redaction' as const,
   consumes: 'traces',
   produces: 'traces',
+  // Its default (no section) redacts nothing; a written section must say what to redact.
+  parseConfig: (section: Section): RedactionConfig => (section.raw === undefined ? { rules: [], hashKey: '' } : parseRedactionConfig(section.raw, section.path)),
   create: async (settings, next) => {
-    const redactor = new Redactor(parseRedactionConfig(settings.config.sections.processors.redaction), settings.registry);
+    const redactor = new Redactor(settings.config, settings.registry);
     const downstream = next as TracesConsumer;
     // No `encoded`: every request is decoded so that its attributes can be read.
     const consumer: TracesConsumer = {
@@ -205,4 +207,4 @@ export const redactionProcessorFactory: ProcessorFactory = {
     };
     return { ...STATELESS, ...consumer };
   },
-};
+} satisfies ProcessorFactory<RedactionConfig>;

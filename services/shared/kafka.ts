@@ -1,10 +1,22 @@
 // kafkajs wiring shared by the receiver (producer) and the consumer: one client factory whose
 // logs go through our JSON logger, and idempotent topic creation.
 import kafkajs, { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import type { Section } from './config.js';
 import type { Logger } from './log.js';
 
 // kafkajs spreads its error classes into module.exports, where Node's ESM named imports cannot see them.
 export const { KafkaJSProtocolError, KafkaJSNonRetriableError, KafkaJSConnectionError } = kafkajs;
+
+/** Where Kafka is, as the kafka receiver and exporter both configure it. */
+export interface KafkaConnection {
+  /** Empty: no Kafka (`tracehouse start` then writes to ClickHouse directly). */
+  brokers: string[];
+  clientId: string;
+}
+
+export function parseKafkaConnection(section: Section): KafkaConnection {
+  return { brokers: section.list('brokers', 'KAFKA_BROKERS'), clientId: section.str('client_id', 'tracehouse') };
+}
 
 export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
   const kafkaLog = log.child('kafkajs');

@@ -10,7 +10,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { localUsers } from '../shared/clickhouse/client.js';
 import { pingServer, readPorts } from '../shared/clickhouse/server.js';
 import { ADMIN_USER } from '../shared/clickhouse/users.js';
-import { type Config, ConfigError, parseHostPort, reachableHost } from '../shared/config.js';
+import type { Config } from '../config.js';
+import { ConfigError, parseHostPort, reachableHost } from '../shared/config.js';
 import { portFree } from '../shared/ports.js';
 import { prepareBroker } from './kafka-broker.js';
 
@@ -96,8 +97,8 @@ export class LocalStack {
 
   constructor(private readonly opts: StackOptions) {
     const { config } = opts;
-    if (config.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: the local stack runs its own ClickHouse server, unset it first');
-    this.dataDir = resolve(config.clickhouse.dataDir);
+    if (config.exporters.clickhouse.url !== '') throw new ConfigError('CLICKHOUSE_URL is set: the local stack runs its own ClickHouse server, unset it first');
+    this.dataDir = resolve(config.exporters.clickhouse.dataDir);
     this.stackDir = join(this.dataDir, 'stack');
     this.logDir = join(this.dataDir, 'logs');
     this.components = this.describe(config);
@@ -107,11 +108,13 @@ export class LocalStack {
     const broker = stackBroker(config);
     const brokerAddress = `${broker.host}:${broker.port}`;
     const chDir = join(this.dataDir, 'clickhouse');
-    const httpPort = (): number => readPorts(chDir)?.http ?? config.clickhouse.server.httpPort;
+    const httpPort = (): number => readPorts(chDir)?.http ?? config.exporters.clickhouse.server.httpPort;
     const adminPort = config.admin.port ?? 8888;
     const receiverAdmin = `${config.admin.host}:${adminPort}`;
     const consumerAdmin = `${config.admin.host}:${adminPort + 1}`;
-    const otlpHost = reachableHost(config.otlp.host);
+    const otlp = config.receivers.otlp;
+    if (otlp.http === null) throw new ConfigError('the local stack serves OTLP/HTTP: receivers.otlp.protocols must list http');
+    const otlpHost = reachableHost(otlp.http.host);
     const service = (command: 'clickhouse' | 'receiver' | 'consumer', extra: NodeJS.ProcessEnv) => () => ({
       command: process.execPath,
       args: [CLI, command],
@@ -133,16 +136,16 @@ export class LocalStack {
           return `http://127.0.0.1:${httpPort()}`;
         },
         marker: CLI,
-        ports: [config.clickhouse.server.httpPort, config.clickhouse.server.tcpPort].filter((p) => p !== 0),
+        ports: [config.exporters.clickhouse.server.httpPort, config.exporters.clickhouse.server.tcpPort].filter((p) => p !== 0),
         startTimeoutMs: 90_000,
         launch: service('clickhouse', {}),
         healthy: () => pingServer(`http://127.0.0.1:${httpPort()}`),
       },
       {
         name: 'receiver',
-        endpoint: `http://${otlpHost}:${config.otlp.port}`,
+        endpoint: `http://${otlpHost}:${otlp.http.port}${otlp.grpc ? `, grpc ${reachableHost(otlp.grpc.host)}:${otlp.grpc.port}` : ''}`,
         marker: CLI,
-        ports: [config.otlp.port, adminPort],
+        ports: [otlp.http.port, ...(otlp.grpc ? [otlp.grpc.port] : []), adminPort].filter((p) => p !== 0),
         startTimeoutMs: 60_000,
         launch: service('receiver', { TRACEHOUSE_ADMIN_ENDPOINT: receiverAdmin }),
         healthy: () => httpOk(`http://${receiverAdmin}/readyz`),
@@ -155,7 +158,7 @@ export class LocalStack {
         startTimeoutMs: 90_000,
         // Pointed at the stack's server by URL: the consumer waits for it instead of starting one of its own.
         launch: () => {
-          const { passwords } = localUsers(config.clickhouse);
+          const { passwords } = localUsers(config.exporters.clickhouse);
           return service('consumer', { TRACEHOUSE_ADMIN_ENDPOINT: consumerAdmin, CLICKHOUSE_URL: `http://127.0.0.1:${httpPort()}`, CLICKHOUSE_USER: ADMIN_USER, CLICKHOUSE_PASSWORD: passwords[ADMIN_USER]! })();
         },
         healthy: () => httpOk(`http://${consumerAdmin}/readyz`),

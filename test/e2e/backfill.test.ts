@@ -28,7 +28,7 @@ describe('backfill replay from Kafka', () => {
   it('restores lost spans exactly once, is a no-op the second time, and the rollups are rebuilt to match', async () => {
     const producer = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'replay-test', logLevel: 0 }).producer();
     await producer.connect();
-    await producer.send({ topic: pipeline.config.kafka.topic, acks: -1, messages: generate(30, 77).map((t) => ({ value: Buffer.from(encodeTracesProtobuf(t)) })) });
+    await producer.send({ topic: pipeline.config.exporters.kafka.topic, acks: -1, messages: generate(30, 77).map((t) => ({ value: Buffer.from(encodeTracesProtobuf(t)) })) });
     await producer.disconnect();
     await waitFor(async () => (await count('SELECT count() AS n FROM telemetry.spans_raw')) === 300, 30_000, 'all spans consumed');
 
@@ -41,10 +41,10 @@ describe('backfill replay from Kafka', () => {
     const replay = () =>
       replayKafka({
         kafka: createKafka(cfg.kafka.brokers, 'replay', log),
-        cfg: cfg.kafka,
+        cfg: cfg.receivers.kafka,
         fromMs: startedAt,
         batchRows: 100,
-        normalizer: new Normalizer({ tenancy: cfg.tenancy, contentMaxBytes: 16384, noContentTenants: [], prices: [] }),
+        normalizer: new Normalizer({ tenancy: cfg.processors.attributes, contentMaxBytes: 16384, noContentTenants: [], prices: [] }),
         sink: new TelemetrySink(pipeline.app.clickhouse!, 'telemetry', new Registry(), log),
         client: pipeline.app.clickhouse!.client,
         database: 'telemetry',

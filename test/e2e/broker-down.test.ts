@@ -57,7 +57,7 @@ for (const client of ['kafkajs', 'librdkafka'] as const) {
       const kafka = new Kafka({ brokers: [broker.brokers], clientId: 'verify', logLevel: 0 });
       const consumer = kafka.consumer({ groupId: `verify-broker-down-${client}` });
       await consumer.connect();
-      await consumer.subscribe({ topic: pipeline.config.kafka.topic, fromBeginning: true });
+      await consumer.subscribe({ topic: pipeline.config.exporters.kafka.topic, fromBeginning: true });
       const spanIds = new Set<string>();
       let retriedTraceSpans = 0;
       await consumer.run({

@@ -19,7 +19,7 @@ import type { ClickHouseServer } from '../../services/shared/clickhouse/server.j
 import { ADMIN_USER } from '../../services/shared/clickhouse/users.js';
 import { createLogger } from '../../services/shared/log.js';
 import { backfillRollups } from '../../services/ops/backfill.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { freePort } from '../../services/shared/ports.js';
@@ -123,7 +123,7 @@ describe('consumers across Kafka broker restarts', () => {
       for (const c of running) c.child.kill('SIGKILL');
     }
 
-    const ch = await openClickHouse(resolveConfig({}, { ...clickhouseEnv(database), ...server }).clickhouse);
+    const ch = await openClickHouse(resolveConfig({}, { ...clickhouseEnv(database), ...server }).exporters.clickhouse);
     try {
       const q = async (sql: string): Promise<Record<string, string>> => ((await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json()) as Array<Record<string, string>>)[0]!;
       const spans = produced * SPANS_PER_TRACE;
@@ -168,7 +168,7 @@ describe('consumers across Kafka broker restarts', () => {
   /** A ClickHouse server of the scenario's own (so it can be killed or frozen), with the consumer's env pointing at it. */
   async function withOwnServer(run: (server: ClickHouseServer, env: Record<string, string>) => Promise<void>): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'tracehouse-restart-ch-'));
-    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).exporters.clickhouse;
     const { endpoint, server } = await localClickHouse(cfg, createLogger('restart-test', 40));
     try {
       await run(server!, { CLICKHOUSE_URL: endpoint.url, CLICKHOUSE_USER: endpoint.username, CLICKHOUSE_PASSWORD: endpoint.password });
@@ -223,7 +223,7 @@ describe('consumers across Kafka broker restarts', () => {
   it('a consumer started while its ClickHouse server is down waits for it, then stores everything', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tracehouse-restart-ch-'));
     const port = await freePort();
-    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_HTTP_PORT: String(port), CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
+    const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, CLICKHOUSE_HTTP_PORT: String(port), CLICKHOUSE_TCP_PORT: '0' }).exporters.clickhouse;
     const password = localUsers(cfg).passwords[ADMIN_USER]!;
     let server: ClickHouseServer | undefined;
     try {

@@ -15,7 +15,7 @@ import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { ClickHouseServer } from '../../services/shared/clickhouse/server.js';
 import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
 import { ADMIN_USER, INGEST_USER, READER_USER, TENANT_TABLES, tenantUser } from '../../services/shared/clickhouse/users.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { Normalizer } from '../../services/processors/genai/rows.js';
@@ -25,6 +25,7 @@ import { adminOnlyUsersXml } from '../harness/stack-users.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const log = createLogger('access-test', 40);
+const DEFAULTS = resolveConfig({}, {});
 
 /** The consumer's sink, writing as the given client's user. */
 function sinkAs(client: ClickHouseClient): TelemetrySink {
@@ -37,7 +38,7 @@ async function refused(p: Promise<unknown>, code: string): Promise<void> {
 
 describe('ClickHouse users and tenancy on a real server', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-access-'));
-  const cfg = resolveConfig({ exporters: { clickhouse: { tenants: ['tenant-0', 'tenant-1'] } } }, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
+  const cfg = resolveConfig({ exporters: { clickhouse: { tenants: ['tenant-0', 'tenant-1'] } } }, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).exporters.clickhouse;
   let server: ClickHouseServer;
   let passwords: Record<string, string>;
   const clients: ClickHouseClient[] = [];
@@ -56,7 +57,7 @@ describe('ClickHouse users and tenancy on a real server', () => {
     await migrate(admin, cfg, log);
     // Three tenants' traces, inserted as the ingest user (as the consumer does).
     const sink = sinkAs(as(INGEST_USER));
-    const normalizer = Normalizer.fromConfig(resolveConfig({}, {}));
+    const normalizer = new Normalizer({ ...DEFAULTS.processors.genai, tenancy: DEFAULTS.processors.attributes });
     for (const t of generate(30, 3)) await sink.insert(normalizer.normalize(t));
   });
   after(async () => {
@@ -122,7 +123,7 @@ describe('ClickHouse users and tenancy on a real server', () => {
     try {
       await migrate(admin, cfg, log);
       // The consumer's path as the stack runs it: the insert-only user feeds spans_raw, events_raw and every rollup.
-      await sinkAs(ingest).insert(Normalizer.fromConfig(resolveConfig({}, {})).normalize(generate(2, 9)[0]!));
+      await sinkAs(ingest).insert(new Normalizer({ ...DEFAULTS.processors.genai, tenancy: DEFAULTS.processors.attributes }).normalize(generate(2, 9)[0]!));
       await refused(rows(ingest, 'SELECT count() FROM telemetry.spans_raw'), 'ACCESS_DENIED');
       await refused(ingest.command({ query: 'DROP TABLE telemetry.spans_raw' }), 'ACCESS_DENIED');
       assert.deepEqual(await rows(reader, 'SELECT count() AS n FROM telemetry.spans_raw'), [{ n: '10' }]);

@@ -7,9 +7,11 @@ import { Kafka } from 'kafkajs';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { KafkaEncoding } from '../../services/shared/config.js';
+import type { KafkaEncoding } from '../../services/receivers/kafka/config.js';
 import { emitAgentRun, expectedRow, storedRowsSql } from '../harness/agent-traces.js';
 import { readDeadLetters } from '../harness/dead-letters.js';
+import { deadLetterTopic } from '../../services/receivers/kafka/kafka-source.js';
+import { ConfigError } from '../../services/shared/config-error.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 
 /** Spans of two services (two resources), as one collector batch would carry them. */
@@ -38,7 +40,7 @@ describe('consumer reads the OTel Collector kafka exporter layout', () => {
     it(`stores every span of nil-keyed multi-resource ${encoding} messages, and dead-letters a poison message`, async () => {
       const pipeline = await startTestPipeline('consumer', testConfig({ receivers: { kafka: { encoding } } }));
       pipelines.push(pipeline);
-      const { topic } = pipeline.config.kafka;
+      const { topic } = pipeline.config.receivers.kafka;
       const tenant = `collector-${encoding}`;
       const spans = collectorBatch(tenant);
       const serializer = encoding === 'otlp_proto' ? ProtobufTraceSerializer : JsonTraceSerializer;
@@ -57,7 +59,7 @@ describe('consumer reads the OTel Collector kafka exporter layout', () => {
       await producer.disconnect();
 
       const traceIds = [...new Set(spans.map((s) => s.spanContext().traceId))];
-      const sql = storedRowsSql(pipeline.config.clickhouse.database);
+      const sql = storedRowsSql(pipeline.config.exporters.clickhouse.database);
       await waitFor(async () => (await pipeline.query(sql, { trace_ids: traceIds })).length >= spans.length, 30_000, 'collector spans in ClickHouse');
       const stored = await pipeline.query(sql, { trace_ids: traceIds });
       assert.equal(stored.length, spans.length);
@@ -82,4 +84,30 @@ describe('consumer reads the OTel Collector kafka exporter layout', () => {
       assert.equal(dead[0]!['x-tracehouse-stage'], 'decode');
     });
   }
+
+  it('a consumer set to otlp_proto on a topic of otlp_json stops once with a hint naming KAFKA_ENCODING, dead-lettering and committing nothing', async () => {
+    const pipeline = await startTestPipeline('consumer', testConfig({ receivers: { kafka: { encoding: 'otlp_proto' } } }));
+    pipelines.push(pipeline);
+    const { topic, groupId } = pipeline.config.receivers.kafka;
+    const kafka = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'fake-collector', logLevel: 0 });
+    const producer = kafka.producer();
+    await producer.connect();
+    const spans = collectorBatch('wrong-encoding');
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 40 }, (_, i) => ({ key: null, partition: i % 3, value: Buffer.from(JsonTraceSerializer.serializeRequest(spans.slice(0, 4))!) })) });
+    await producer.disconnect();
+
+    const failure = await Promise.race([pipeline.app.failed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the consumer did not stop')), 30_000))]);
+    assert.ok(failure instanceof ConfigError);
+    assert.match(failure.message, /the topic holds otlp_json messages but receivers\.kafka\.encoding \(KAFKA_ENCODING\) is otlp_proto: set KAFKA_ENCODING=otlp_json/);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const dlq = await admin.fetchTopicOffsets(deadLetterTopic(topic));
+      assert.ok(dlq.every((p) => p.high === '0'), `dead letters: ${JSON.stringify(dlq)}`);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      assert.ok(committed!.partitions.every((p) => p.offset === '-1'), `committed: ${JSON.stringify(committed)}`);
+    } finally {
+      await admin.disconnect();
+    }
+  });
 });

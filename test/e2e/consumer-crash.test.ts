@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
 import { openClickHouse } from '../../services/shared/clickhouse/client.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
@@ -116,7 +116,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
     runs.push(last);
     assert.equal(last.code, 0, `the last run stops cleanly on SIGTERM:\n${last.log.slice(-2000)}`);
 
-    const ch = await openClickHouse(resolveConfig({}, clickhouseEnv(database)).clickhouse);
+    const ch = await openClickHouse(resolveConfig({}, clickhouseEnv(database)).exporters.clickhouse);
     try {
       const q = async (sql: string): Promise<Record<string, string>> => ((await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json()) as Array<Record<string, string>>)[0]!;
       assert.deepEqual(await q(`SELECT count() AS rows, uniqExact(span_id) AS spans FROM ${database}.spans_raw`), { rows: String(SPANS), spans: String(SPANS) });

@@ -37,7 +37,7 @@ describe('consumer faults', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const [t] = await admin.fetchOffsets({ groupId: pipeline.config.kafka.groupId, topics: [topic] });
+      const [t] = await admin.fetchOffsets({ groupId: pipeline.config.receivers.kafka.groupId, topics: [topic] });
       return t!.partitions.find((p) => p.partition === partition)!.offset;
     } finally {
       await admin.disconnect();
@@ -50,7 +50,7 @@ describe('consumer faults', () => {
 
   before(async () => {
     pipeline = await startTestPipeline('consumer', testConfig({ processors: { batch: { send_batch_size: 10_000, timeout: '200ms' } } }));
-    topic = pipeline.config.kafka.topic;
+    topic = pipeline.config.exporters.kafka.topic;
     kafka = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'faults-test', logLevel: 0 });
   });
   after(async () => pipeline?.stop());

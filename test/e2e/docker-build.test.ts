@@ -171,6 +171,7 @@ describe('the Dockerfile and compose stack, replayed without a Docker engine', (
     if (env.CLICKHOUSE_USER === 'tracehouse') Object.assign(env, { CLICKHOUSE_USER: ADMIN_USER, CLICKHOUSE_PASSWORD: adminPassword });
     env.TRACEHOUSE_ADMIN_ENDPOINT = `127.0.0.1:${adminPort}`;
     env.OTLP_HTTP_ENDPOINT = '127.0.0.1:0';
+    env.OTLP_GRPC_ENDPOINT = '127.0.0.1:0';
     env.KAFKA_TOPIC = 'docker-replay';
     return { PATH: process.env.PATH!, ...final.env, ...env };
   }

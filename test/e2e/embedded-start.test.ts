@@ -1,5 +1,5 @@
 // The newcomer path: `tracehouse start` with no Kafka and no CLICKHOUSE_URL starts its local
-// ClickHouse server, accepts SDK traces, answers `tracehouse query` (read-only user, over HTTP,
+// ClickHouse server, accepts SDK traces over OTLP/HTTP and OTLP/gRPC, answers `tracehouse query` (read-only user, over HTTP,
 // whatever the admin port), and exits 0 on SIGTERM, stopping the server, with everything it
 // acknowledged stored.
 import assert from 'node:assert/strict';
@@ -23,12 +23,14 @@ describe('tracehouse start (local ClickHouse server, no Kafka)', () => {
   let stderr = '';
   let env: NodeJS.ProcessEnv;
   let otlpPort: number;
+  let grpcPort: number;
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-start-'));
 
   before(async () => {
     otlpPort = await freePort();
+    grpcPort = await freePort();
     const adminPort = await freePort();
-    env = { ...process.env, OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`, TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: String(await freePort()), CLICKHOUSE_TCP_PORT: String(await freePort()), BATCH_TIMEOUT: '100ms', LOG_LEVEL: 'info' };
+    env = { ...process.env, OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`, OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpcPort}`, TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: String(await freePort()), CLICKHOUSE_TCP_PORT: String(await freePort()), BATCH_TIMEOUT: '100ms', LOG_LEVEL: 'info' };
     for (const v of ['KAFKA_BROKERS', 'CLICKHOUSE_URL', 'CLICKHOUSE_USER', 'CLICKHOUSE_PASSWORD']) delete env[v];
     child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.resume();
@@ -42,6 +44,7 @@ describe('tracehouse start (local ClickHouse server, no Kafka)', () => {
 
   it('prints where to send spans and how to query', () => {
     assert.match(stderr, new RegExp(`http://127\\.0\\.0\\.1:${otlpPort}/v1/traces`));
+    assert.match(stderr, new RegExp(`OTLP/gRPC traces to  127\\.0\\.0\\.1:${grpcPort}`));
     assert.match(stderr, /npx tracehouse query/);
     assert.match(stderr, /not configured: direct path/);
   });
@@ -57,6 +60,12 @@ describe('tracehouse start (local ClickHouse server, no Kafka)', () => {
       { operation: 'execute_tool web_search', n: '4' },
       { operation: 'invoke_agent research_assistant', n: '4' },
     ]);
+  });
+
+  it('stores traces a real OTLP/gRPC exporter sends to :4317-style endpoint', async () => {
+    assert.ok(await exportAgentRuns(`http://127.0.0.1:${grpcPort}`, 2, { 'service.name': 'grpc-agent', 'tenant.id': 'newcomer-grpc' }, { protocol: 'grpc', gzip: true }));
+    const { stdout } = await run(process.execPath, [CLI, 'query', "SELECT count() AS n, uniqExact(span_id) AS spans FROM telemetry.spans_raw WHERE tenant_id = 'newcomer-grpc'"], { cwd: ROOT, env });
+    assert.deepEqual(JSON.parse(stdout.trim()), { n: '10', spans: '10' });
   });
 
   it('tracehouse demo sends multi-tenant agent traffic that lands and is queryable', async () => {

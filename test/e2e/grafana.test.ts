@@ -15,7 +15,7 @@ import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { Normalizer } from '../../services/processors/genai/rows.js';
@@ -62,7 +62,7 @@ describe('Grafana provisioning, validated offline on the real engine', () => {
 
   before(async () => {
     const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, ...clickhouseEnv() });
-    ch = await openClickHouse(cfg.clickhouse);
+    ch = await openClickHouse(cfg.exporters.clickhouse);
     await migrate(ch.client, { database: 'telemetry', ttlDays: 30 }, createLogger('test', 40));
     const sink = new TelemetrySink(ch, 'telemetry', new Registry(), createLogger('test', 50));
     const normalizer = new Normalizer({ tenancy: { tenant: 'default', env: 'unknown' }, contentMaxBytes: 16384, noContentTenants: [], prices: [] });

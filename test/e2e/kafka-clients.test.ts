@@ -46,16 +46,16 @@ describe('Kafka producer clients', () => {
     const kafka = createKafka(config.kafka.brokers, 'partition-check', log);
     const traces = generate(40, 11);
     for (const producerClient of ['kafkajs', 'librdkafka'] as const) {
-      const exporter = new KafkaExporter(kafka, { ...config.kafka, producerClient }, new Registry(), log);
+      const exporter = new KafkaExporter(kafka, { ...config.exporters.kafka, producerClient }, new Registry(), log);
       await exporter.start();
       for (const trace of traces) await exporter.consumeTraces(trace);
       await exporter.shutdown();
     }
     const partitionsByKey = new Map<string, Set<number>>();
     let messages = 0;
-    const consumer = new Kafka({ brokers: config.kafka.brokers, clientId: 'verify', logLevel: 0 }).consumer({ groupId: `verify-${config.kafka.topic}` });
+    const consumer = new Kafka({ brokers: config.kafka.brokers, clientId: 'verify', logLevel: 0 }).consumer({ groupId: `verify-${config.exporters.kafka.topic}` });
     await consumer.connect();
-    await consumer.subscribe({ topic: config.kafka.topic, fromBeginning: true });
+    await consumer.subscribe({ topic: config.exporters.kafka.topic, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
         const key = message.key!.toString();

@@ -67,6 +67,7 @@ describe('tracehouse stack (local processes, no Docker)', () => {
       CLICKHOUSE_HTTP_PORT: String(await freePort()),
       CLICKHOUSE_TCP_PORT: String(await freePort()),
       OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpPort}`,
+      OTLP_GRPC_ENDPOINT: `127.0.0.1:${await freePort()}`,
       TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${await freePair()}`,
       BATCH_TIMEOUT: '200ms',
       LOG_LEVEL: 'info',
@@ -91,7 +92,7 @@ describe('tracehouse stack (local processes, no Docker)', () => {
   });
 
   it('stores SDK traces through Kafka and answers `tracehouse query`', async () => {
-    assert.ok(await exportAgentRuns(`http://127.0.0.1:${otlpPort}`, 5, { 'service.name': 'stack-agent', 'tenant.id': 'stack' }, true));
+    assert.ok(await exportAgentRuns(`http://127.0.0.1:${otlpPort}`, 5, { 'service.name': 'stack-agent', 'tenant.id': 'stack' }, { gzip: true }));
     const count = async (): Promise<string> => {
       const { stdout } = await execFileP(process.execPath, [CLI, 'query', "SELECT count() AS n, uniqExact(trace_id) AS traces FROM telemetry.spans_raw WHERE tenant_id = 'stack'"], { cwd: ROOT, env });
       return stdout.trim();

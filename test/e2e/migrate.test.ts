@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { clickhouseEnv } from '../harness/pipeline.js';
 import { openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 
 describe('tracehouse migrate', () => {
@@ -16,7 +16,7 @@ describe('tracehouse migrate', () => {
 
   it('applies each migration once, records it, and is a no-op the second time', async () => {
     const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, ...clickhouseEnv(), CLICKHOUSE_DATABASE: 'migrate_test', CLICKHOUSE_TTL_DAYS: '12' });
-    const ch = await openClickHouse(cfg.clickhouse);
+    const ch = await openClickHouse(cfg.exporters.clickhouse);
     try {
       const log = createLogger('test', 40);
       const first = await migrate(ch.client, { database: 'migrate_test', ttlDays: 12 }, log);

@@ -41,7 +41,7 @@ describe('receiver error handling', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const offsets = await admin.fetchTopicOffsets(pipeline.config.kafka.topic);
+      const offsets = await admin.fetchTopicOffsets(pipeline.config.exporters.kafka.topic);
       return offsets.reduce((sum, p) => sum + Number(p.high), 0);
     } finally {
       await admin.disconnect();

@@ -72,7 +72,7 @@ describe('redaction processor (SDK -> receiver -> Kafka -> ClickHouse)', () => {
 
   /** The span's row and its one event's row (two INSERTs, spans_raw first: wait for both). */
   const stored = async (spanId: string): Promise<{ attributes: Record<string, string>; events: string[] }> => {
-    const db = pipeline.config.clickhouse.database;
+    const db = pipeline.config.exporters.clickhouse.database;
     let rows: Array<{ attributes: Record<string, string> }> = [];
     let events: Array<{ payload_json: string }> = [];
     await waitFor(
@@ -115,7 +115,7 @@ describe('redaction processor (SDK -> receiver -> Kafka -> ClickHouse)', () => {
     const kafka = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'redaction-test', logLevel: 0 });
     const consumer = kafka.consumer({ groupId: `redaction-check-${Date.now()}` });
     await consumer.connect();
-    await consumer.subscribe({ topic: pipeline.config.kafka.topic, fromBeginning: true });
+    await consumer.subscribe({ topic: pipeline.config.exporters.kafka.topic, fromBeginning: true });
     const values: Buffer[] = [];
     await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value!) });
     await waitFor(async () => values.length >= 2, 30_000, 'both messages read back');

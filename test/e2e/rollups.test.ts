@@ -10,7 +10,7 @@ import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { type NormalizedRows, Normalizer } from '../../services/processors/genai/rows.js';
@@ -38,7 +38,7 @@ describe('per-minute rollups and the trace index', () => {
 
   before(async () => {
     const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, ...clickhouseEnv(), CLICKHOUSE_DATABASE: DB });
-    ch = await openClickHouse(cfg.clickhouse);
+    ch = await openClickHouse(cfg.exporters.clickhouse);
     await migrate(ch.client, { database: DB, ttlDays: 30 }, createLogger('test', 40));
     sink = new TelemetrySink(ch, DB, new Registry(), createLogger('test', 50));
     // 300 traces = 3000 spans, inserted as 12 batches of 25 traces.

@@ -13,7 +13,7 @@ import { isPermanent } from '../../services/shared/errors.js';
 import { migrate } from '../../services/shared/clickhouse/migrate.js';
 import { EVENT_COLUMNS, SPAN_COLUMNS } from '../../services/exporters/clickhouse/row-format.js';
 import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { type EventRow, type NormalizedRows, type SpanRow, Normalizer } from '../../services/processors/genai/rows.js';
@@ -96,9 +96,9 @@ describe('insert bodies (RowBinary) on the real engine', () => {
 
   before(async () => {
     const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dir, ...clickhouseEnv(), CLICKHOUSE_DATABASE: DB });
-    ch = await openClickHouse(cfg.clickhouse);
+    ch = await openClickHouse(cfg.exporters.clickhouse);
     const log = createLogger('test', 40);
-    await migrate(ch.client, cfg.clickhouse, log);
+    await migrate(ch.client, cfg.exporters.clickhouse, log);
     sink = new TelemetrySink(ch, DB, new Registry(), log);
     for (const r of await query<{ name: string; type: string }>(`SELECT name, type FROM system.columns WHERE database = '${DB}' AND table IN ('spans_raw', 'events_raw')`)) {
       types.set(r.name, r.type);

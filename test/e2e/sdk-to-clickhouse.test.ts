@@ -1,4 +1,4 @@
-// Real OpenTelemetry SDK clients -> OTLP/HTTP receiver -> real Kafka -> consumer -> ClickHouse.
+// Real OpenTelemetry SDK clients -> OTLP/HTTP and OTLP/gRPC receiver -> real Kafka -> consumer -> ClickHouse.
 // Every span the SDK ended must be stored once with its ids, parentage, timestamps, status and attributes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -12,13 +12,15 @@ const variants: Array<{ protocol: SdkProtocol; gzip: boolean }> = [
   { protocol: 'protobuf', gzip: true },
   { protocol: 'json', gzip: false },
   { protocol: 'json', gzip: true },
+  { protocol: 'grpc', gzip: false },
+  { protocol: 'grpc', gzip: true },
 ];
 
 describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
   let pipeline: TestPipeline;
 
   before(async () => {
-    pipeline = await startTestPipeline('all', testConfig());
+    pipeline = await startTestPipeline('all', testConfig({ receivers: { otlp: { protocols: { grpc: { endpoint: '127.0.0.1:0' } } } } }));
     assert.ok(pipeline.config.kafka.brokers.length > 0, 'the e2e path needs the harness Kafka broker (KAFKA_BROKERS)');
   });
   after(async () => pipeline?.stop());
@@ -27,7 +29,7 @@ describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
     it(`stores every span exported with ${protocol}${gzip ? ' + gzip' : ''}`, async () => {
       const tenant = `tenant-${protocol}-${gzip ? 'gz' : 'plain'}`;
       const client = sdkClient({
-        endpoint: pipeline.url,
+        endpoint: protocol === 'grpc' ? `http://127.0.0.1:${pipeline.app.otlpGrpcPort}` : pipeline.url,
         protocol,
         gzip,
         resource: { 'service.name': 'research-agent', 'tenant.id': tenant, 'deployment.environment': 'staging', 'service.version': '1.4.2' },
@@ -39,7 +41,7 @@ describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
       assert.ok(allExportsSucceeded(client), `every OTLP export must be acknowledged: ${JSON.stringify(client.exportResults)}`);
 
       assert.equal(expected.length, 15);
-      const sql = storedRowsSql(pipeline.config.clickhouse.database);
+      const sql = storedRowsSql(pipeline.config.exporters.clickhouse.database);
       let stored: Array<Record<string, unknown>> = [];
       await waitFor(async () => (stored = await pipeline.query(sql, { trace_ids: traceIds })).length >= expected.length, 30_000, 'all spans in ClickHouse');
       // Wait past one more batch interval: a duplicate would show up now.
@@ -69,7 +71,7 @@ describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
 
   it('normalizes GenAI columns, prices the calls, stores the events and fills the rollups', async () => {
     const tenant = 'tenant-protobuf-plain';
-    const db = pipeline.config.clickhouse.database;
+    const db = pipeline.config.exporters.clickhouse.database;
     const spans = await pipeline.query<Record<string, string>>(
       `SELECT operation, gen_ai_operation, agent_name, provider, model, request_model, tool_name, tokens_prompt, tokens_completion, tokens_cache_read,
               tokens_total, cost_source, toString(cost_usd) AS cost, workflow_id, user_id, error_type
@@ -122,7 +124,7 @@ describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
     const kafka = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'e2e-inspect', logLevel: 0 });
     const consumer = kafka.consumer({ groupId: `inspect-${Date.now()}` });
     await consumer.connect();
-    await consumer.subscribe({ topic: pipeline.config.kafka.topic, fromBeginning: true });
+    await consumer.subscribe({ topic: pipeline.config.exporters.kafka.topic, fromBeginning: true });
     const seen: Array<{ key: string; partition: number; traceIds: Set<string>; tenant: string }> = [];
     await consumer.run({
       eachMessage: async ({ message, partition }) => {

@@ -12,9 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { type Consumer, Kafka } from 'kafkajs';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { type Span, type TracesData, emptySpan } from '../../services/otlp/model.js';
-import { ProtoReader } from '../../services/otlp/wire.js';
 import { allExportsSucceeded, emitAgentRun, sdkClient } from '../harness/agent-traces.js';
 import { kv } from '../harness/generated-traces.js';
+import { partialSuccess } from '../harness/otlp-responses.js';
 import { type TestPipeline, startTestPipeline, testConfig, waitFor } from '../harness/pipeline.js';
 
 const sha = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -55,9 +55,9 @@ describe('ingest security and hostile input', () => {
       ),
     );
     kafka = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'security-test', logLevel: 0 });
-    consumer = kafka.consumer({ groupId: `security-${pipeline.config.kafka.topic}` });
+    consumer = kafka.consumer({ groupId: `security-${pipeline.config.exporters.kafka.topic}` });
     await consumer.connect();
-    await consumer.subscribe({ topic: pipeline.config.kafka.topic, fromBeginning: true });
+    await consumer.subscribe({ topic: pipeline.config.exporters.kafka.topic, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void messages.push(decodeTracesProtobuf(message.value!).data) });
   });
   after(async () => {
@@ -121,10 +121,10 @@ describe('ingest security and hostile input', () => {
     const ancient = span({ name: 'window', startTimeUnixNano: 1_000_000_000n, endTimeUnixNano: 2_000_000_000n });
     const fine = span({ name: 'window' });
     const res = await post(request([future, ancient, fine]), auth);
-    const onlyAncient = decodeResponse(new Uint8Array(await (await post(request([span({ name: 'window', startTimeUnixNano: 1_000_000_000n })]), auth)).arrayBuffer()));
+    const onlyAncient = partialSuccess(new Uint8Array(await (await post(request([span({ name: 'window', startTimeUnixNano: 1_000_000_000n })]), auth)).arrayBuffer()));
     assert.match(onlyAncient.message, /starts before the 30-day retention window/);
     assert.equal(res.status, 200);
-    const answer = decodeResponse(new Uint8Array(await res.arrayBuffer()));
+    const answer = partialSuccess(new Uint8Array(await res.arrayBuffer()));
     assert.equal(answer.rejected, 2);
     assert.match(answer.message, /^2 span\(s\) rejected; first: span \w+: starts more than 3600000 ms in the future$/);
     assert.deepEqual((await inKafka('window', 1)).map((s) => s.span.spanId), [fine.spanId]);
@@ -167,24 +167,6 @@ describe('ingest security and hostile input', () => {
   });
 });
 
-/** partial_success {1: rejected_spans, 2: error_message} of an ExportTraceServiceResponse. */
-function decodeResponse(body: Uint8Array): { rejected: number; message: string } {
-  const out = { rejected: 0, message: '' };
-  const r = new ProtoReader(body);
-  while (r.next(r.length)) {
-    if (r.field !== 1 || r.wireType !== 2) {
-      r.skip();
-      continue;
-    }
-    const end = r.len();
-    while (r.next(end)) {
-      if (r.field === 1) out.rejected = r.uint();
-      else if (r.field === 2) out.message = r.string();
-      else r.skip();
-    }
-  }
-  return out;
-}
 
 describe('receiver over HTTPS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tracehouse-tls-'));

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
 import { prebuildRequests } from '../../bench/workload.js';
 import { openClickHouse } from '../../services/shared/clickhouse/client.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { generate } from '../harness/generated-traces.js';
 import { freePort } from '../../services/shared/ports.js';
@@ -67,7 +67,7 @@ describe('clean shutdown on SIGTERM', () => {
     consumer.child.kill('SIGTERM');
     assert.equal(await consumer.exited, 0, consumer.output().slice(-2000));
     assert.deepEqual(await offsets(topic, group), ends, 'everything read was committed');
-    const ch = await openClickHouse(resolveConfig({}, clickhouseEnv(database)).clickhouse);
+    const ch = await openClickHouse(resolveConfig({}, clickhouseEnv(database)).exporters.clickhouse);
     try {
       const [row] = await (await ch.client.query({ query: `SELECT count() AS n FROM ${database}.spans_raw`, format: 'JSONEachRow' })).json<{ n: string }>();
       assert.equal(row!.n, '200');
@@ -79,7 +79,7 @@ describe('clean shutdown on SIGTERM', () => {
   it('receiver: answers the requests in flight once Kafka has them, then exits 0', async () => {
     const topic = `term-rx-${Date.now().toString(36)}`;
     const port = await freePort();
-    const receiver = start('receiver', { KAFKA_TOPIC: topic, OTLP_HTTP_ENDPOINT: `127.0.0.1:${port}`, TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0' });
+    const receiver = start('receiver', { KAFKA_TOPIC: topic, OTLP_HTTP_ENDPOINT: `127.0.0.1:${port}`, OTLP_GRPC_ENDPOINT: '127.0.0.1:0', TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0' });
     await waitFor(async () => receiver.output().includes('otlp http receiver listening'), 60_000, 'receiver listening');
     const requests = prebuildRequests({ count: 4, spansPerRequest: 4000, encoding: 'protobuf', gzip: false });
     let answeredAfterSigterm = 0;

@@ -1,9 +1,11 @@
 // Real OpenTelemetry SDK clients that emit agent-shaped traces (agent run -> LLM calls -> tool
-// calls, one failing tool), exporting through the real OTLP/HTTP exporters, and an in-memory copy
+// calls, one failing tool), exporting through the real OTLP/HTTP and OTLP/gRPC exporters, and an in-memory copy
 // of every span so tests know exactly what must arrive.
+import { Metadata } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -16,7 +18,8 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 
-export type SdkProtocol = 'protobuf' | 'json';
+/** OTLP/HTTP protobuf or JSON, or OTLP/gRPC (whose endpoint is host:port, no path). */
+export type SdkProtocol = 'protobuf' | 'json' | 'grpc';
 
 export interface SdkClient {
   tracer: Tracer;
@@ -42,7 +45,12 @@ export function sdkClient(opts: {
     timeoutMillis: opts.timeoutMillis ?? 10_000,
     headers: opts.headers ?? {},
   };
-  const otlp: SpanExporter = opts.protocol === 'protobuf' ? new OtlpProtoExporter(config) : new OtlpHttpJsonExporter(config);
+  const otlp: SpanExporter =
+    opts.protocol === 'grpc'
+      ? new OtlpGrpcExporter({ ...config, url: opts.endpoint, metadata: grpcMetadata(opts.headers ?? {}) })
+      : opts.protocol === 'protobuf'
+        ? new OtlpProtoExporter(config)
+        : new OtlpHttpJsonExporter(config);
   const exportResults: ExportResult[] = [];
   const recording: SpanExporter = {
     export: (spans, done) =>
@@ -67,13 +75,19 @@ export function sdkClient(opts: {
   };
 }
 
+function grpcMetadata(headers: Record<string, string>): Metadata {
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
+  return metadata;
+}
+
 export function allExportsSucceeded(client: SdkClient): boolean {
   return client.exportResults.length > 0 && client.exportResults.every((r) => r.code === ExportResultCode.SUCCESS);
 }
 
-/** `runs` agent runs exported through a real protobuf exporter, flushed; false unless every export succeeded. */
-export async function exportAgentRuns(endpoint: string, runs: number, resource: Record<string, string>, gzip = false): Promise<boolean> {
-  const client = sdkClient({ endpoint, protocol: 'protobuf', gzip, resource });
+/** `runs` agent runs exported through a real exporter (OTLP/HTTP protobuf unless told), flushed; false unless every export succeeded. */
+export async function exportAgentRuns(endpoint: string, runs: number, resource: Record<string, string>, opts: { gzip?: boolean; protocol?: SdkProtocol } = {}): Promise<boolean> {
+  const client = sdkClient({ endpoint, protocol: opts.protocol ?? 'protobuf', gzip: opts.gzip ?? false, resource });
   for (let i = 0; i < runs; i++) emitAgentRun(client.tracer, i);
   await client.flush();
   await client.shutdown();

@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localClickHouse } from '../../services/shared/clickhouse/client.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 
 if (!process.env.CLICKHOUSE_URL && !process.execArgv.includes('--test')) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-test-ch-'));
-  const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).clickhouse;
+  const cfg = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).exporters.clickhouse;
   const { endpoint, server } = await localClickHouse(cfg, createLogger('test-clickhouse', 40));
   server?.unref();
   process.env.CLICKHOUSE_URL = endpoint.url;

@@ -3,7 +3,7 @@
 // by tenant and trace ids, or by database).
 import { randomUUID } from 'node:crypto';
 import { type Mode, type RunningApp, startApp } from '../../services/app.js';
-import { type Config, resolveConfig } from '../../services/shared/config.js';
+import { type Config, resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 
 export interface TestPipeline {

@@ -37,6 +37,9 @@ async function main(): Promise<number> {
   // The receiver's librdkafka producer is tested too; the script builds it once (scripts/kafka/native-client.sh).
   const native = spawnSync('bash', [join(ROOT, 'scripts/kafka/native-client.sh')], { stdio: 'inherit' });
   if (native.status !== 0) throw new Error('scripts/kafka/native-client.sh failed: cannot install the librdkafka client the tests use');
+  // The OpenTelemetry Python SDK the peer tests export from (scripts/peers/python-sdk.sh, a venv in the checkout).
+  const python = spawnSync('bash', [join(ROOT, 'scripts/peers/python-sdk.sh')], { stdio: 'inherit' });
+  if (python.status !== 0) throw new Error('scripts/peers/python-sdk.sh failed: cannot install the OpenTelemetry Python SDK the tests use');
   // Built once here, not by the first test files racing to start their servers.
   if (!env.CLICKHOUSE_URL) ensureLauncher();
   if (!env.KAFKA_BROKERS) {

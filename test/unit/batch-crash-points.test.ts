@@ -6,8 +6,10 @@
 // model test (exactly-once-model.test.ts) covers these points in random combinations.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type BatchSink, type Committed, type LogMessage, type OffsetStore, PartitionBatches, type PartitionBatchesOptions, type ReadControl, dedupToken, pendingMetadata } from '../../services/receivers/kafka/partition-batches.js';
+import type { BatchSink } from '../../services/component/component.js';
+import { type Committed, type LogMessage, type OffsetStore, PartitionBatches, type PartitionBatchesOptions, type ReadControl, dedupToken, pendingMetadata } from '../../services/receivers/kafka/partition-batches.js';
 import type { Timers } from '../../services/shared/batcher.js';
+import { ConfigError } from '../../services/shared/config-error.js';
 import { PermanentError } from '../../services/shared/errors.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
@@ -106,21 +108,24 @@ function killableTimers(): { timers: Timers; kill(): void } {
   };
 }
 
-function owner(log: FakeLog, sink: BatchSink<number[]>, registry: Registry, running: () => boolean, timers?: Timers, deadLetter: PartitionBatchesOptions<number[]>['deadLetter'] = async () => undefined): PartitionBatches<number[]> {
+function owner(log: FakeLog, sink: BatchSink<number[]>, registry: Registry, running: () => boolean, timers?: Timers, overrides: Partial<PartitionBatchesOptions<number[]>> = {}): PartitionBatches<number[]> {
   return new PartitionBatches<number[]>({
     timers,
     topic: TOPIC,
     maxRows: BATCH,
     maxDelayMs: 20,
     maxConcurrentFlushes: 1,
+    maxBufferedRows: 2 * BATCH,
     offsets: log,
     sink,
     rows: { empty: () => [], count: (r) => r.length, merge: (rs) => rs.flat() },
     decode: (m) => [Number(m.offset)],
-    deadLetter,
+    deadLetter: async () => undefined,
+    fatal: (err) => assert.fail(err),
     registry,
     log: createLogger('crash-points', 100),
     isRunning: running,
+    ...overrides,
   });
 }
 
@@ -233,12 +238,35 @@ describe('exactly-once batches at each crash point', () => {
         stored.push(...rows);
       },
     };
-    const batches = owner(log, sink, new Registry(), () => true, undefined, async (_p, m, reason) => void deadLettered.push(`${m.offset}: ${reason}`));
+    const batches = owner(log, sink, new Registry(), () => true, undefined, { deadLetter: async (_p, m, reason) => void deadLettered.push(`${m.offset}: ${reason}`) });
     await batches.assign([0]);
     await read(batches, log);
     await batches.flushAll();
     assert.deepEqual(stored.sort((a, b) => a - b), [0, 1, 2, 3, 4, 6, 7, 8, 9]);
     assert.deepEqual(deadLettered, ['5: CHECK constraint violated']);
     assert.equal(log.committedOffset, BigInt(MESSAGES));
+  });
+
+  it('a message that shows the configuration wrong (the other topic encoding) stops it: reported once, nothing dead-lettered, nothing after it stored or committed', async () => {
+    const log = new FakeLog(() => null);
+    const clickhouse = new FakeClickHouse(() => null);
+    const fatal: string[] = [];
+    const deadLettered: string[] = [];
+    const batches = owner(log, clickhouse, new Registry(), () => true, undefined, {
+      decode: (m) => {
+        if (Number(m.offset) >= 7) throw new ConfigError('the topic holds otlp_json messages');
+        return [Number(m.offset)];
+      },
+      fatal: (err) => void fatal.push(err.message),
+      deadLetter: async (_p, m) => void deadLettered.push(m.offset),
+    });
+    await batches.assign([0]);
+    await read(batches, log);
+    await read(batches, log);
+    await batches.flushAll();
+    assert.deepEqual(fatal, ['the topic holds otlp_json messages']);
+    assert.deepEqual(deadLettered, []);
+    assert.ok([...clickhouse.rows].every((offset) => offset < 7), `stored: ${[...clickhouse.rows].join(',')}`);
+    assert.ok((log.committedOffset ?? 0n) <= 7n, `committed up to ${log.committedOffset}`);
   });
 });

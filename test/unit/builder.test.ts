@@ -7,12 +7,13 @@ import { FactoryRegistry, buildService } from '../../services/component/builder.
 import { type Component, type ExporterFactory, type ProcessorFactory, type ReceiverFactory, type RowsConsumer, STATELESS, type TracesConsumer } from '../../services/component/component.js';
 import { PermanentError, RetryableError } from '../../services/shared/errors.js';
 import { pipelinesFor } from '../../services/app.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import type { TracesData } from '../../services/otlp/model.js';
 
 const silent = createLogger('test', 100);
+const NO_SETTINGS = { receivers: {}, processors: {}, exporters: {} };
 
 function harness() {
   const events: string[] = [];
@@ -31,6 +32,7 @@ function harness() {
     kind: 'receiver',
     type,
     produces: 'traces',
+    parseConfig: () => undefined,
     create: async (s, next) => {
       senders[s.id] = next;
       return lifecycle(s.id);
@@ -41,6 +43,7 @@ function harness() {
     type,
     consumes: 'traces',
     produces: 'traces',
+    parseConfig: () => undefined,
     create: async (s, next) => ({
       ...lifecycle(`${s.id}@${s.pipeline}`),
       consumeTraces: (data, ctx) => {
@@ -49,11 +52,12 @@ function harness() {
       },
     }),
   });
-  const toRows: ProcessorFactory = { kind: 'processor', type: 'rows', consumes: 'traces', produces: 'rows', create: async (s, next) => ({ ...lifecycle(s.id), consumeTraces: () => (next as RowsConsumer).consumeRows({ spans: [], events: [] }) }) };
+  const toRows: ProcessorFactory = { kind: 'processor', type: 'rows', consumes: 'traces', produces: 'rows', parseConfig: () => undefined, create: async (s, next) => ({ ...lifecycle(s.id), consumeTraces: () => (next as RowsConsumer).consumeRows({ spans: [], events: [] }) }) };
   const exporter = (type: string, fail = false): ExporterFactory => ({
     kind: 'exporter',
     type,
     consumes: 'traces',
+    parseConfig: () => undefined,
     create: async (s) => ({
       ...lifecycle(s.id, fail),
       consumeTraces: async (data) => void (received[s.id] ??= []).push(tag(data)),
@@ -61,7 +65,7 @@ function harness() {
   });
   const registry = new FactoryRegistry([receiver('in'), receiver('in2'), append('a'), append('b'), toRows, exporter('out'), exporter('out2'), exporter('broken', true)]);
   const build = (pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>) =>
-    buildService(pipelines, registry, { config: resolveConfig({}, {}), registry: new Registry(), log: silent, resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
+    buildService(pipelines, registry, { configs: NO_SETTINGS, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
   const send = (receiver: string) => senders[receiver]!.consumeTraces({ resourceSpans: [{ resource: { attributes: [], droppedAttributesCount: 0 }, scopeSpans: [], schemaUrl: 'req' }] }, { tenant: undefined });
   return { events, received, build, send };
 }
@@ -99,14 +103,40 @@ describe('pipeline builder', () => {
 
   it('a fan-out that fails in one branch for good and in another for now answers retryable', async () => {
     const registry = new FactoryRegistry([
-      { kind: 'receiver', type: 'in', produces: 'traces', create: async (_s, next) => ({ ...STATELESS, start: async () => void (sender = next) }) },
-      { kind: 'exporter', type: 'refuses', consumes: 'traces', create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new PermanentError('bad data')) }) },
-      { kind: 'exporter', type: 'down', consumes: 'traces', create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new RetryableError('down')) }) },
+      { kind: 'receiver', type: 'in', produces: 'traces', parseConfig: () => undefined, create: async (_s, next) => ({ ...STATELESS, start: async () => void (sender = next) }) },
+      { kind: 'exporter', type: 'refuses', consumes: 'traces', parseConfig: () => undefined, create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new PermanentError('bad data')) }) },
+      { kind: 'exporter', type: 'down', consumes: 'traces', parseConfig: () => undefined, create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new RetryableError('down')) }) },
     ]);
     let sender: TracesConsumer | undefined;
-    const service = await buildService({ traces: { receivers: ['in'], processors: [], exporters: ['refuses', 'down'] } }, registry, { config: resolveConfig({}, {}), registry: new Registry(), log: silent, resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
+    const service = await buildService({ traces: { receivers: ['in'], processors: [], exporters: ['refuses', 'down'] } }, registry, { configs: NO_SETTINGS, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
     await service.start();
     await assert.rejects(sender!.consumeTraces({ resourceSpans: [] }, { tenant: undefined }), (err: unknown) => err instanceof RetryableError);
+  });
+
+  it("hands each component its own parsed settings, and another one's on request", async () => {
+    const seen: unknown[] = [];
+    const source: ReceiverFactory<{ port: number }> = {
+      kind: 'receiver',
+      type: 'in',
+      produces: 'traces',
+      parseConfig: (section) => ({ port: section.int('port', 1) }),
+      create: async (s) => {
+        seen.push(s.config.port, s.configOf(sink).path);
+        return STATELESS;
+      },
+    };
+    const sink: ExporterFactory<{ path: string }> = {
+      kind: 'exporter',
+      type: 'out',
+      consumes: 'traces',
+      parseConfig: (section) => ({ path: section.str('path', '/dev/null') }),
+      create: async () => ({ ...STATELESS, consumeTraces: async () => undefined }),
+    };
+    const registry = new FactoryRegistry([source, sink]);
+    const configs = resolveConfig({ receivers: { in: { port: 7 } }, exporters: { out: { path: '/tmp/x' } }, service: { pipelines: { traces: { receivers: ['in'], exporters: ['out'] } } } }, {}, registry);
+    await buildService(configs.pipelines, registry, { configs, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
+    assert.deepEqual(seen, [7, '/tmp/x']);
+    assert.throws(() => resolveConfig({ receivers: { in: { port: 'x' } }, exporters: { out: null }, service: { pipelines: { traces: { receivers: ['in'], exporters: ['out'] } } } }, {}, registry), /^ConfigError: receivers\.in\.port must be a non-negative integer, got "x"$/);
   });
 
   it('a component that cannot start stops those already started, and the error goes on', async () => {

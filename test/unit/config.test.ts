@@ -2,21 +2,24 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { ConfigError, loadConfig, parseDurationMs, resolveConfig } from '../../services/shared/config.js';
+import { loadConfig, resolveConfig } from '../../services/config.js';
+import { ConfigError, Section, parseDurationMs } from '../../services/shared/config.js';
+import { components } from '../../services/component/registry.js';
 
 describe('config', () => {
   it('gives laptop defaults from an empty document', () => {
     const c = resolveConfig({}, {});
-    assert.deepEqual([c.otlp.host, c.otlp.port, c.otlp.maxBodyBytes], ['0.0.0.0', 4318, 20 * 1024 * 1024]);
+    assert.deepEqual([c.receivers.otlp.http?.host, c.receivers.otlp.http?.port, c.receivers.otlp.http?.maxBodyBytes], ['0.0.0.0', 4318, 20 * 1024 * 1024]);
+    assert.deepEqual([c.receivers.otlp.grpc?.host, c.receivers.otlp.grpc?.port, c.receivers.otlp.grpc?.maxRecvMsgBytes], ['0.0.0.0', 4317, 20 * 1024 * 1024]);
     assert.deepEqual(c.kafka.brokers, []);
-    assert.equal(c.kafka.topic, 'otel-spans');
-    assert.equal(c.kafka.partitions, 3);
-    assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs, c.batch.maxConcurrentFlushes], [30_000, 1000, 1]);
-    assert.equal(c.kafka.producerClient, 'kafkajs');
-    assert.deepEqual([c.clickhouse.url, c.clickhouse.dataDir, c.clickhouse.database, c.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
+    assert.equal(c.exporters.kafka.topic, 'otel-spans');
+    assert.equal(c.exporters.kafka.partitions, 3);
+    assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxConcurrentFlushes], [30_000, 1000, 1]);
+    assert.equal(c.exporters.kafka.producerClient, 'kafkajs');
+    assert.deepEqual([c.exporters.clickhouse.url, c.exporters.clickhouse.dataDir, c.exporters.clickhouse.database, c.exporters.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store']);
-    assert.deepEqual(c.clickhouse.server, { httpPort: 8123, tcpPort: 9000 });
-    assert.deepEqual(c.clickhouse.tenants, []);
+    assert.deepEqual(c.exporters.clickhouse.server, { httpPort: 8123, tcpPort: 9000 });
+    assert.deepEqual(c.exporters.clickhouse.tenants, []);
     // No port: the service picks 8888, or 8889 for the consumer, so both run on one machine.
     assert.deepEqual(c.admin, { host: '127.0.0.1', port: null });
   });
@@ -26,16 +29,16 @@ describe('config', () => {
     assert.deepEqual(resolveConfig({}, { TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:7000' }).admin, { host: '127.0.0.1', port: 7000 });
     assert.throws(() => resolveConfig({}, { TRACEHOUSE_ADMIN_ENDPOINT: 'nonsense' }), /TRACEHOUSE_ADMIN_ENDPOINT/);
     const c = resolveConfig({ exporters: { clickhouse: { server: { http_port: 18123, tcp_port: 19000 }, tenants: ['a', 'b'] } } }, { CLICKHOUSE_TCP_PORT: '0' });
-    assert.deepEqual(c.clickhouse.server, { httpPort: 18123, tcpPort: 0 });
-    assert.deepEqual(c.clickhouse.tenants, ['a', 'b']);
-    assert.deepEqual(resolveConfig({}, { TRACEHOUSE_TENANTS: ' x, y ,' }).clickhouse.tenants, ['x', 'y']);
+    assert.deepEqual(c.exporters.clickhouse.server, { httpPort: 18123, tcpPort: 0 });
+    assert.deepEqual(c.exporters.clickhouse.tenants, ['a', 'b']);
+    assert.deepEqual(resolveConfig({}, { TRACEHOUSE_TENANTS: ' x, y ,' }).exporters.clickhouse.tenants, ['x', 'y']);
     assert.throws(() => resolveConfig({}, { CLICKHOUSE_HTTP_PORT: 'http' }), /CLICKHOUSE_HTTP_PORT/);
   });
 
   it('reads the ClickHouse request timeout from file or environment; zero or garbage names the key', () => {
-    assert.equal(resolveConfig({}, {}).clickhouse.timeoutMs, 60_000);
-    assert.equal(resolveConfig({ exporters: { clickhouse: { timeout: '5s' } } }, {}).clickhouse.timeoutMs, 5000);
-    assert.equal(resolveConfig({ exporters: { clickhouse: { timeout: '5s' } } }, { CLICKHOUSE_TIMEOUT: '250ms' }).clickhouse.timeoutMs, 250);
+    assert.equal(resolveConfig({}, {}).exporters.clickhouse.timeoutMs, 60_000);
+    assert.equal(resolveConfig({ exporters: { clickhouse: { timeout: '5s' } } }, {}).exporters.clickhouse.timeoutMs, 5000);
+    assert.equal(resolveConfig({ exporters: { clickhouse: { timeout: '5s' } } }, { CLICKHOUSE_TIMEOUT: '250ms' }).exporters.clickhouse.timeoutMs, 250);
     assert.throws(() => resolveConfig({}, { CLICKHOUSE_TIMEOUT: 'soon' }), /CLICKHOUSE_TIMEOUT/);
     assert.throws(() => resolveConfig({}, { CLICKHOUSE_TIMEOUT: '0s' }), /CLICKHOUSE_TIMEOUT must be more than 0/);
     assert.throws(() => resolveConfig({ exporters: { clickhouse: { timeout: 0 } } }, {}), /exporters\.clickhouse\.timeout must be more than 0/);
@@ -43,8 +46,8 @@ describe('config', () => {
 
   it('reads the shipped otel-collector.yaml', () => {
     const c = loadConfig('otel-collector.yaml', {});
-    assert.equal(c.kafka.produceTimeoutMs, 5000);
-    assert.equal(c.clickhouse.ttlDays, 30);
+    assert.equal(c.exporters.kafka.produceTimeoutMs, 5000);
+    assert.equal(c.exporters.clickhouse.ttlDays, 30);
     assert.deepEqual(c.pipelines['traces/ingest'], { receivers: ['otlp'], processors: ['attributes'], exporters: ['kafka'] });
     assert.deepEqual(resolveConfig(parse(readFileSync('otel-collector.yaml', 'utf8')), {}), c);
   });
@@ -55,20 +58,28 @@ describe('config', () => {
       { KAFKA_BROKERS: 'a:1, b:2', CLICKHOUSE_URL: 'http://ch:8123', OTLP_HTTP_ENDPOINT: ':4000', BATCH_MAX_ROWS: '50', BATCH_TIMEOUT: '250ms', CLICKHOUSE_TTL_DAYS: '7', TRACEHOUSE_DEFAULT_TENANT: 'solo',
         BATCH_MAX_CONCURRENT_FLUSHES: '3', KAFKA_PRODUCER_CLIENT: 'librdkafka', KAFKA_TOPIC_PARTITIONS: '2' },
     );
-    assert.deepEqual([c.batch.maxConcurrentFlushes, c.kafka.producerClient, c.kafka.partitions], [3, 'librdkafka', 2]);
+    assert.deepEqual([c.processors.batch.maxConcurrentFlushes, c.exporters.kafka.producerClient, c.exporters.kafka.partitions], [3, 'librdkafka', 2]);
     assert.deepEqual(c.kafka.brokers, ['a:1', 'b:2']);
-    assert.equal(c.clickhouse.url, 'http://ch:8123');
-    assert.deepEqual([c.otlp.host, c.otlp.port], ['0.0.0.0', 4000]);
-    assert.deepEqual([c.batch.maxRows, c.batch.maxDelayMs, c.clickhouse.ttlDays, c.tenancy.tenant], [50, 250, 7, 'solo']);
+    assert.equal(c.exporters.clickhouse.url, 'http://ch:8123');
+    assert.deepEqual([c.receivers.otlp.http?.host, c.receivers.otlp.http?.port], ['0.0.0.0', 4000]);
+    assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.exporters.clickhouse.ttlDays, c.processors.attributes.tenant], [50, 250, 7, 'solo']);
   });
 
   it('reads the genai processor: content cap, opted-out tenants, price rows', () => {
     const c = resolveConfig({ processors: { genai: { content_max_bytes: 1024, no_content_tenants: ['bank'], prices: [{ provider: 'acme', model: 'acme-1', effective_from: '2025-01-01', input: 1, output: 2, cache_read: 0.1 }] } } }, {});
-    assert.deepEqual(c.genai, { contentMaxBytes: 1024, noContentTenants: ['bank'], prices: [{ provider: 'acme', model: 'acme-1', aliases: [], effective_from: '2025-01-01', input: 1, output: 2, cache_read: 0.1 }] });
-    assert.equal(resolveConfig({}, {}).genai.contentMaxBytes, 16 * 1024);
+    assert.deepEqual(c.processors.genai, { contentMaxBytes: 1024, noContentTenants: ['bank'], prices: [{ provider: 'acme', model: 'acme-1', aliases: [], effective_from: '2025-01-01', input: 1, output: 2, cache_read: 0.1 }] });
+    assert.equal(resolveConfig({}, {}).processors.genai.contentMaxBytes, 16 * 1024);
     assert.throws(() => resolveConfig({ processors: { genai: { prices: [{ model: 'x', input: 1 }] } } }, {}), /prices\[0\]\.output .* is required/);
     assert.throws(() => resolveConfig({ processors: { genai: { prices: [{ model: 'x', input: -1, output: 1 }] } } }, {}), /prices\[0\]\.input must be a non-negative number/);
     assert.throws(() => resolveConfig({ processors: { genai: { prices: [{ model: 'x', input: 1, output: 1, effective_from: 'soon' }] } } }, {}), /YYYY-MM-DD/);
+  });
+
+  it('gives every registered component a default config: its absent section parses', () => {
+    for (const kind of ['receiver', 'processor', 'exporter'] as const) {
+      for (const type of components.types(kind)) {
+        assert.doesNotThrow(() => components.get(kind, type, 'test').parseConfig(new Section(undefined, `${kind}s.${type}`, {})), `${kind} ${type}`);
+      }
+    }
   });
 
   it('parses collector durations', () => {
@@ -80,8 +91,11 @@ describe('config', () => {
     assert.throws(() => resolveConfig({ receivers: { kafka: { encoding: 'avro' } } }, {}), /receivers.kafka.encoding/);
     assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 0 } } }, {}), /send_batch_size/);
     assert.throws(() => resolveConfig({ processors: { batch: { max_concurrent_flushes: 0 } } }, {}), /max_concurrent_flushes/);
+    assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 100, send_batch_max_size: 99 } } }, {}), /^ConfigError: processors\.batch\.send_batch_max_size must be at least send_batch_size \(100\)$/);
+    assert.equal(resolveConfig({ processors: { batch: { send_batch_size: 100 } } }, {}).processors.batch.maxBufferedRows, 200);
+    assert.throws(() => resolveConfig({ processors: { batch: { timeout: '0s' } } }, {}), /^ConfigError: processors\.batch\.timeout must be more than 0$/);
     assert.throws(() => resolveConfig({ exporters: { kafka: { client: 'rdkafka' } } }, {}), /exporters.kafka.client must be kafkajs or librdkafka/);
-    assert.throws(() => resolveConfig({}, { KAFKA_TOPIC_PARTITIONS: '0' }), /topic_partitions/);
+    assert.throws(() => resolveConfig({}, { KAFKA_TOPIC_PARTITIONS: '0' }), /^ConfigError: KAFKA_TOPIC_PARTITIONS must be at least 1$/);
     assert.throws(() => resolveConfig({ exporters: { clickhouse: { database: 'x; DROP' } } }, {}), /plain identifier/);
     assert.throws(() => resolveConfig({ service: { pipelines: { traces: { receivers: ['zipkin'] } } } }, {}), /service\.pipelines\.traces\.receivers\[0\]: unknown receiver "zipkin"/);
     assert.throws(() => resolveConfig({ receivers: { otlp: { protocols: { http: { endpoint: 'nope' } } } } }, {}), /host:port/);
@@ -94,7 +108,7 @@ describe('config', () => {
     assert.throws(() => resolveConfig({ exporters: { kafka: { timeout: '0s' } } }, {}), /exporters\.kafka\.timeout must be more than 0/);
     assert.throws(() => resolveConfig({ receivers: { kafka: { session_timeout: '1s' } } }, {}), /receivers\.kafka\.session_timeout must be at least 6s/);
     assert.throws(() => resolveConfig({}, { KAFKA_SESSION_TIMEOUT: '500ms' }), /KAFKA_SESSION_TIMEOUT must be at least 6s/);
-    assert.equal(resolveConfig({}, { KAFKA_SESSION_TIMEOUT: '6s' }).kafka.sessionTimeoutMs, 6000);
+    assert.equal(resolveConfig({}, { KAFKA_SESSION_TIMEOUT: '6s' }).receivers.kafka.sessionTimeoutMs, 6000);
   });
 
   it('a bad environment value names the variable', () => {
@@ -111,13 +125,13 @@ describe('config', () => {
     };
     const c = resolveConfig(doc, { BROKER_HOST: 'k1', BATCH: '500' });
     assert.deepEqual(c.kafka.brokers, ['k1:9092', 'b2:9092']);
-    assert.equal(c.kafka.topic, 'spans-dev');
-    assert.equal(c.clickhouse.password, 'pa$word');
-    assert.equal(c.clickhouse.ttlDays, 2);
-    assert.equal(c.batch.maxRows, 500, 'a value that is only a reference takes its YAML type');
+    assert.equal(c.exporters.kafka.topic, 'spans-dev');
+    assert.equal(c.exporters.clickhouse.password, 'pa$word');
+    assert.equal(c.exporters.clickhouse.ttlDays, 2);
+    assert.equal(c.processors.batch.maxRows, 500, 'a value that is only a reference takes its YAML type');
     // Unset without a default: empty, as in the Collector; an empty value takes the default.
-    assert.equal(resolveConfig({ exporters: { kafka: { topic: 'a${env:NOPE}b' } } }, {}).kafka.topic, 'ab');
-    assert.equal(resolveConfig({ exporters: { kafka: { topic: '${env:EMPTY:-fallback}' } } }, { EMPTY: '' }).kafka.topic, 'fallback');
+    assert.equal(resolveConfig({ exporters: { kafka: { topic: 'a${env:NOPE}b' } } }, {}).exporters.kafka.topic, 'ab');
+    assert.equal(resolveConfig({ exporters: { kafka: { topic: '${env:EMPTY:-fallback}' } } }, { EMPTY: '' }).exporters.kafka.topic, 'fallback');
     assert.throws(() => resolveConfig({ exporters: { kafka: { topic: '${file:/etc/passwd}' } } }, {}), /exporters\.kafka\.topic: unsupported reference \$\{file:\/etc\/passwd\}/);
     assert.throws(() => resolveConfig({ exporters: { kafka: { brokers: ['${env:9X}'] } } }, {}), /exporters\.kafka\.brokers\[0\]: \$\{env:9X\} is not a valid environment variable name/);
     assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: '${env:BATCH}' } } }, { BATCH: 'lots' }), /processors\.batch\.send_batch_size must be a non-negative integer, got "lots"/);

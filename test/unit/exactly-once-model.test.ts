@@ -156,6 +156,8 @@ class World {
       maxRows: this.maxRows,
       maxDelayMs: this.maxDelayMs,
       maxConcurrentFlushes: this.lanes,
+      maxBufferedRows: 2 * this.maxRows,
+      fatal: (err) => assert.fail(err),
       offsets: this.offsetStore(m),
       sink: {
         insert: (rows, token) =>

@@ -9,7 +9,7 @@ import { stampTenancy } from '../../services/processors/attributes.js';
 import { enforceLimits } from '../../services/receivers/otlp/limits.js';
 import { splitByTrace } from '../../services/otlp/split.js';
 import { type SplitOptions, splitProtobufByTrace } from '../../services/receivers/otlp/split-protobuf.js';
-import { resolveConfig } from '../../services/shared/config.js';
+import { resolveConfig } from '../../services/config.js';
 import { decodeTracesJson } from '../../services/otlp/json.js';
 import { type AnyValue, type TracesData, OtlpDecodeError } from '../../services/otlp/model.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
@@ -19,8 +19,8 @@ import { seededRandom } from '../../services/shared/random.js';
 const config = resolveConfig({}, {});
 const NOW_MS = Date.now();
 const options = (over: Partial<SplitOptions> = {}): SplitOptions => ({
-  limits: config.otlp.limits,
-  retentionDays: config.clickhouse.ttlDays,
+  limits: config.receivers.otlp.limits,
+  retentionDays: config.exporters.clickhouse.ttlDays,
   tenancy: { tenant: 'default', env: 'unknown' },
   tenant: undefined,
   maxMessageBytes: 1_000_000,
@@ -110,7 +110,7 @@ describe('receiver protobuf fast path', () => {
   });
 
   it('steps aside for what the decoding path changes or rejects', () => {
-    const limits = config.otlp.limits;
+    const limits = config.receivers.otlp.limits;
     const attrs = (n: number, value = 'v') => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: { stringValue: value } }));
     const cases: Array<[string, Uint8Array, SplitOptions?]> = [
       ['too many attributes', interleaved({ attributes: attrs(limits.maxAttributesPerSpan + 1) })],

@@ -1,10 +1,10 @@
 // The clickhouse exporter: rows into spans_raw and events_raw over HTTP (TelemetrySink), after
 // waiting for the server and applying migrations when configured. It offers the Kafka receiver an
 // INSERT with a dedup token, the exporter's half of the exactly-once protocol.
-import type { BatchSink } from '../../receivers/kafka/partition-batches.js';
-import type { Component, CreateSettings, ExporterFactory, RowsConsumer } from '../../component/component.js';
+import type { BatchSink, Component, CreateSettings, ExporterFactory, RowsConsumer } from '../../component/component.js';
 import { waitForClickHouse } from '../../shared/clickhouse/client.js';
 import { migrate } from '../../shared/clickhouse/migrate.js';
+import { type ClickHouseExporterConfig, parseClickHouseExporterConfig } from './config.js';
 import { TelemetrySink } from './telemetry-sink.js';
 import type { NormalizedRows } from '../../processors/genai/rows.js';
 
@@ -13,15 +13,15 @@ export class ClickHouseExporter implements RowsConsumer, Component {
   /** Stable from creation, usable once started: the Kafka receiver is built before anything starts. */
   readonly sink: BatchSink<NormalizedRows> = { insert: (rows, token) => this.telemetry!.insert(rows, token) };
 
-  constructor(private readonly settings: CreateSettings) {}
+  constructor(private readonly settings: CreateSettings<ClickHouseExporterConfig>) {}
 
   async start(): Promise<void> {
     const { config, registry, log, resources } = this.settings;
     const ch = await resources.clickhouse();
     await waitForClickHouse(ch, log);
-    if (config.clickhouse.migrateOnStart) await migrate(ch.client, config.clickhouse, log.child('migrate'));
-    this.telemetry = new TelemetrySink(ch, config.clickhouse.database, registry, log);
-    log.info('clickhouse ready', { location: ch.location, managed: ch.managed, database: config.clickhouse.database });
+    if (config.migrateOnStart) await migrate(ch.client, config, log.child('migrate'));
+    this.telemetry = new TelemetrySink(ch, config.database, registry, log);
+    log.info('clickhouse ready', { location: ch.location, managed: ch.managed, database: config.database });
   }
 
   consumeRows(rows: NormalizedRows): Promise<void> {
@@ -37,9 +37,10 @@ export class ClickHouseExporter implements RowsConsumer, Component {
   }
 }
 
-export const clickhouseExporterFactory: ExporterFactory = {
+export const clickhouseExporterFactory = {
   kind: 'exporter',
-  type: 'clickhouse',
+  type: 'clickhouse' as const,
   consumes: 'rows',
+  parseConfig: parseClickHouseExporterConfig,
   create: async (settings) => new ClickHouseExporter(settings),
-};
+} satisfies ExporterFactory<ClickHouseExporterConfig>;

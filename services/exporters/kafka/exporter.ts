@@ -2,7 +2,7 @@
 // OTel Collector kafka exporter with partition_traces_by_id: one message per trace, key = hex trace id.
 // The producer client (kafkajs or librdkafka) is behind producers.ts.
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../../shared/config.js';
+import type { KafkaExporterConfig } from './config.js';
 import { ensureTopic } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/log.js';
 import type { Registry } from '../../shared/metrics.js';
@@ -12,7 +12,7 @@ import { asBuffer } from '../../otlp/wire.js';
 import { RetryableError, isPermanent } from '../../shared/errors.js';
 import type { Component, EncodedTracesConsumer, TracesConsumer } from '../../component/component.js';
 import { splitByTrace } from '../../otlp/split.js';
-import type { EncodedTrace } from '../../receivers/otlp/split-protobuf.js';
+import type { EncodedTrace } from '../../otlp/split.js';
 import { type ProducerMessage, type SpanProducer, createSpanProducer } from './producers.js';
 
 /** Collector kafka exporter default producer.max_message_bytes. */
@@ -28,7 +28,7 @@ export class KafkaExporter implements TracesConsumer, Component {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly cfg: Config['kafka'],
+    private readonly cfg: KafkaExporterConfig,
     registry: Registry,
     private readonly log: Logger,
   ) {

@@ -5,7 +5,7 @@
 // Both write acks=all and partition keyed messages with murmur2 as the Java client does, so a
 // trace id lands on the same partition whichever client wrote it.
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
-import type { Config } from '../../shared/config.js';
+import type { KafkaExporterConfig } from './config.js';
 import { PermanentError, causeChain } from '../../shared/errors.js';
 import { KafkaJSProtocolError } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/log.js';
@@ -28,11 +28,11 @@ const tooLarge = (err: unknown): PermanentError => new PermanentError(`a span is
 
 const NATIVE_CLIENT_PACKAGE = '@confluentinc/kafka-javascript';
 
-export async function createSpanProducer(kafka: Kafka, cfg: Config['kafka'], log: Logger): Promise<SpanProducer> {
+export async function createSpanProducer(kafka: Kafka, cfg: KafkaExporterConfig, log: Logger): Promise<SpanProducer> {
   return cfg.producerClient === 'librdkafka' ? librdkafkaProducer(cfg, log) : kafkajsProducer(kafka, cfg);
 }
 
-function kafkajsProducer(kafka: Kafka, cfg: Config['kafka']): SpanProducer {
+function kafkajsProducer(kafka: Kafka, cfg: KafkaExporterConfig): SpanProducer {
   // Writes are retried a few times inside kafkajs; past the deadline the client gets a 503 and retries itself.
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
   let connected = false;
@@ -62,7 +62,7 @@ interface NativeKafkaJS {
 /** RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, as the broker or librdkafka itself reports it. */
 const TOO_LARGE_CODES = new Set([10]);
 
-async function librdkafkaProducer(cfg: Config['kafka'], log: Logger): Promise<SpanProducer> {
+async function librdkafkaProducer(cfg: KafkaExporterConfig, log: Logger): Promise<SpanProducer> {
   let native: NativeKafkaJS;
   try {
     // Imported by name at run time: the package is optional.

@@ -1,13 +1,12 @@
 // Maps decoded OTLP spans to rows of telemetry.spans_raw and their events to telemetry.events_raw:
 // GenAI columns, cost and content policy applied. Shared by the consumer and the direct path, so
 // both write exactly the same rows.
-import type { Config } from '../../shared/config.js';
 import type { Span, TracesData } from '../../otlp/model.js';
 import { type TenancyDefaults, attributesToMap, resolveTenancy } from '../../otlp/attributes.js';
 import { type ContentOutcome, type ContentPolicy, applyContentPolicy } from './content.js';
 import { type GenAiFields, LLM_OPERATIONS, NORMALIZER_VERSION, genAiFields } from './genai.js';
 import { type CostSource, PriceTable } from './pricing.js';
-import type { ModelPrice } from './price-table.js';
+import type { GenAiConfig } from './config.js';
 
 /** One row of telemetry.spans_raw as the normalizer produces it (row-binary.ts encodes it for the INSERT). */
 export interface SpanRow extends Omit<GenAiFields, 'reported_cost_usd' | 'request_model'> {
@@ -66,12 +65,9 @@ export interface NormalizedRows {
   events: EventRow[];
 }
 
-export interface NormalizerOptions {
+export interface NormalizerOptions extends GenAiConfig {
+  /** For resources that name no tenant or env: the attributes processor's defaults. */
   tenancy: TenancyDefaults;
-  contentMaxBytes: number;
-  /** Tenants whose prompt/response content is never stored. */
-  noContentTenants: string[];
-  prices: ModelPrice[];
 }
 
 const SPAN_KIND_NAMES = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
@@ -123,11 +119,6 @@ const NO_COST = { cost_usd: 0, cost_source: '' as const, price_version: '' };
 export class Normalizer {
   readonly version = NORMALIZER_VERSION;
 
-  /** The normalizer the services run: tenancy defaults and the genai processor's settings. */
-  static fromConfig(config: Pick<Config, 'tenancy' | 'genai'>): Normalizer {
-    const g = config.genai;
-    return new Normalizer({ tenancy: config.tenancy, contentMaxBytes: g.contentMaxBytes, noContentTenants: g.noContentTenants, prices: g.prices });
-  }
   private readonly prices: PriceTable;
   private readonly noContent: Set<string>;
 

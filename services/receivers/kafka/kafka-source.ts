@@ -12,7 +12,7 @@
 //   good; this source then restarts it itself, with backoff.
 // Every rebalance, crash and join fences the batches of the assignment before it.
 import { type Admin, type Consumer, type EachBatchPayload, type Kafka, type PartitionOffset, Partitioners, type Producer } from 'kafkajs';
-import type { Config } from '../../shared/config.js';
+import type { KafkaReceiverConfig } from './config.js';
 import { ensureTopic } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/log.js';
 import type { Registry } from '../../shared/metrics.js';
@@ -20,6 +20,8 @@ import type { BatchProtocol, Committed, LogMessage, OffsetStore } from './partit
 
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 10_000;
+const DEAD_LETTERS_LOGGED = 10;
+const DEAD_LETTER_SUMMARY_EVERY = 1000;
 
 export function deadLetterTopic(topic: string): string {
   return `${topic}-dlq`;
@@ -48,6 +50,7 @@ export class KafkaSource implements OffsetStore {
   private commitVia: { epoch: number; commit: CommitVia } | null = null;
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | null = null;
+  private deadLetterCount = 0;
   private activeHandlers = 0;
   private readonly handlersIdle: Array<() => void> = [];
   private readonly consumedMessages;
@@ -57,7 +60,7 @@ export class KafkaSource implements OffsetStore {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly cfg: Config['kafka'],
+    private readonly cfg: KafkaReceiverConfig & { partitions: number },
     registry: Registry,
     private readonly log: Logger,
   ) {
@@ -211,7 +214,10 @@ export class KafkaSource implements OffsetStore {
   }
 
   async deadLetter(partition: number, message: LogMessage, reason: string, stage: 'decode' | 'clickhouse'): Promise<void> {
-    this.log.error('message sent to dead-letter topic', { partition, offset: message.offset, stage, reason });
+    // A topic full of bad messages must not bury the log: the first few in full, then a running count.
+    const n = ++this.deadLetterCount;
+    if (n <= DEAD_LETTERS_LOGGED) this.log.error('message sent to dead-letter topic', { partition, offset: message.offset, stage, reason, ...(n === DEAD_LETTERS_LOGGED ? { note: `further dead letters are logged once per ${DEAD_LETTER_SUMMARY_EVERY} (tracehouse_consumer_dead_letter_total counts all)` } : {}) });
+    else if (n % DEAD_LETTER_SUMMARY_EVERY === 0) this.log.error('messages sent to dead-letter topic', { total: n, last_partition: partition, last_offset: message.offset, stage, reason });
     await this.dlq.send({
       topic: deadLetterTopic(this.cfg.topic),
       acks: -1,

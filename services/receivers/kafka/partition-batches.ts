@@ -14,7 +14,9 @@
 // epoch's batches have settled, reads the committed offsets, and moves the read position of every
 // partition to them. Messages are taken only from readers of the current epoch, in offset order
 // from that position.
+import type { BatchSink } from '../../component/component.js';
 import { Batcher, FlushLanes, type Timers, systemTimers } from '../../shared/batcher.js';
+import { ConfigError } from '../../shared/config-error.js';
 import { isPermanent } from '../../shared/errors.js';
 import { failpoint } from '../../shared/failpoint.js';
 import type { Logger } from '../../shared/log.js';
@@ -45,11 +47,6 @@ export interface RowsKind<R> {
   empty(): R;
   count(rows: R): number;
   merge(rows: R[]): R;
-}
-
-export interface BatchSink<R> {
-  /** Rejects with a PermanentError when the rows can never be stored; any other failure is retried. */
-  insert(rows: R, dedupToken: string): Promise<void>;
 }
 
 export interface LogMessage {
@@ -114,11 +111,19 @@ export interface PartitionBatchesOptions<R> {
   maxDelayMs: number;
   /** INSERTs at once across partitions. */
   maxConcurrentFlushes: number;
+  /** Rows a partition buffers or has in flight before its reader waits. */
+  maxBufferedRows: number;
   offsets: OffsetStore;
   sink: BatchSink<R>;
   rows: RowsKind<R>;
-  /** Turns a message into rows; a throw sends the message to the dead-letter topic. */
+  /** Turns a message into rows; a throw sends the message to the dead-letter topic, except a ConfigError (see fatal). */
   decode: (message: LogMessage) => R;
+  /**
+   * A decode that shows the configuration is wrong (a ConfigError: the topic holds the other encoding)
+   * stops the protocol instead of dead-lettering the topic message by message: nothing more is
+   * inserted or committed, and the owner is told once.
+   */
+  fatal: (err: ConfigError) => void;
   /** Where rows go that the sink refused for good (a PermanentError) or that could not be decoded. */
   deadLetter: (partition: number, message: LogMessage, reason: string, stage: 'decode' | 'clickhouse') => Promise<void>;
   registry: Registry;
@@ -137,6 +142,8 @@ export class PartitionBatches<R> implements BatchProtocol {
   private readonly lanes: FlushLanes;
   private readonly timers: Timers;
   private currentEpoch = 0;
+  /** Set once a decode showed the configuration wrong: nothing more is taken. */
+  private halted = false;
   /** Per partition of the current epoch: the next offset to take, once the assignment is read. */
   private readonly cursors = new Map<number, bigint>();
   /** Partitions rebuilding a pending batch: the batch must end exactly at this offset. */
@@ -216,7 +223,7 @@ export class PartitionBatches<R> implements BatchProtocol {
    * messages). Returns early when the read is stale, the epoch over, or the consumer stopping.
    */
   async consume(epoch: number, partition: number, messages: readonly LogMessage[], ctl: ReadControl): Promise<void> {
-    const current = (): boolean => epoch === this.currentEpoch && this.opts.isRunning() && !ctl.isStale();
+    const current = (): boolean => !this.halted && epoch === this.currentEpoch && this.opts.isRunning() && !ctl.isStale();
     for (const message of messages) {
       if (!current()) return;
       const offset = BigInt(message.offset);
@@ -230,6 +237,12 @@ export class PartitionBatches<R> implements BatchProtocol {
       try {
         rows = this.opts.decode(message);
       } catch (err) {
+        if (err instanceof ConfigError) {
+          if (!this.halted) this.opts.fatal(err);
+          this.halted = true;
+          this.fence();
+          return;
+        }
         await this.opts.deadLetter(partition, message, (err as Error).message, 'decode');
         if (!current()) return;
         rows = this.opts.rows.empty();
@@ -256,9 +269,9 @@ export class PartitionBatches<R> implements BatchProtocol {
     return flushed;
   }
 
-  /** Two batches' worth of rows buffered or in flight: the reader waits before taking more. */
+  /** Rows buffered or in flight up to the limit: the reader waits before taking more. */
   private overloaded(partition: number): boolean {
-    return (this.batchers.get(partition)?.backlog ?? 0) >= 2 * this.opts.maxRows;
+    return (this.batchers.get(partition)?.backlog ?? 0) >= this.opts.maxBufferedRows;
   }
 
   /** A reader has no background heartbeat (kafkajs): keep the membership alive while an INSERT is slow. */

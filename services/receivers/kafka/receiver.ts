@@ -8,6 +8,8 @@ import { decodeMessage } from './decode.js';
 import { KafkaSource } from './kafka-source.js';
 import { PartitionBatches, type RowsKind } from './partition-batches.js';
 import { ConfigError } from '../../shared/config-error.js';
+import { kafkaExporterFactory } from '../../exporters/kafka/factory.js';
+import { type KafkaReceiverConfig, parseKafkaReceiverConfig } from './config.js';
 import { type NormalizedRows, mergeRows, rowCount } from '../../processors/genai/rows.js';
 
 type Stage = { [K in keyof ExactlyOnceStage]-?: NonNullable<ExactlyOnceStage[K]> };
@@ -18,14 +20,15 @@ export class KafkaReceiver implements Component {
   private source: KafkaSource | undefined;
 
   constructor(
-    private readonly settings: CreateSettings,
+    private readonly settings: CreateSettings<KafkaReceiverConfig>,
     private readonly stage: Stage,
   ) {}
 
   async start(): Promise<void> {
-    const { config, registry, log, resources } = this.settings;
-    const cfg = config.kafka;
-    const source = new KafkaSource(resources.kafka(), cfg, registry, log);
+    const { config: cfg, registry, log, resources } = this.settings;
+    // The topic is created, when absent, as the kafka exporter would create it.
+    const partitions = this.settings.configOf(kafkaExporterFactory).partitions;
+    const source = new KafkaSource(resources.kafka(), { ...cfg, partitions }, registry, log);
     const batches = new PartitionBatches<NormalizedRows>({
       topic: cfg.topic,
       ...this.stage.batch,
@@ -34,6 +37,7 @@ export class KafkaReceiver implements Component {
       rows: normalizedRows,
       decode: (message) => this.stage.normalize(decodeMessage(cfg.encoding, message.value).data),
       deadLetter: (partition, message, reason, stage) => source.deadLetter(partition, message, reason, stage),
+      fatal: (err) => this.settings.reportFatal(err),
       registry,
       log,
       isRunning: () => source.isRunning(),
@@ -54,16 +58,17 @@ export class KafkaReceiver implements Component {
   }
 }
 
-export const kafkaReceiverFactory: ReceiverFactory = {
+export const kafkaReceiverFactory = {
   kind: 'receiver',
-  type: 'kafka',
+  type: 'kafka' as const,
   produces: 'traces',
+  parseConfig: parseKafkaReceiverConfig,
   create: async (settings, next: TracesConsumer) => {
     const stage = next.exactlyOnce;
     if (stage?.batch === undefined || stage.sink === undefined) {
       throw new ConfigError(`${settings.pipeline}: the kafka receiver stores exactly once, committing offsets only after their INSERT: its pipeline must be processors [genai, batch] and exporter clickhouse, in one pipeline`);
     }
-    if (settings.config.kafka.brokers.length === 0) throw new ConfigError('the kafka receiver needs Kafka: set KAFKA_BROKERS or exporters.kafka.brokers');
+    if (settings.config.brokers.length === 0) throw new ConfigError('the kafka receiver needs Kafka: set KAFKA_BROKERS or exporters.kafka.brokers');
     return new KafkaReceiver(settings, { normalize: stage.normalize, batch: stage.batch, sink: stage.sink });
   },
-};
+} satisfies ReceiverFactory<KafkaReceiverConfig>;

@@ -1,7 +1,7 @@
 // The otlp receiver's ingest limits (receivers.otlp.limits): spans outside the accepted time window are
 // rejected through partial success; attributes and events over the limits are dropped and counted;
 // long values are cut with a marker.
-import type { IngestLimits } from '../../shared/config.js';
+import type { IngestLimits } from './config.js';
 import { type AnyValue, type DecodedTraces, type KeyValue, type Resource, type Span, validateTraces } from '../../otlp/model.js';
 
 const TRUNCATED = '…[truncated]';

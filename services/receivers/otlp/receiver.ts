@@ -1,40 +1,69 @@
-// The otlp receiver: OTLP/HTTP on receivers.otlp.protocols.http (http.ts), handing each
-// accepted request to its pipelines and answering once they have it durably.
+// The otlp receiver: OTLP/HTTP (http.ts) and OTLP/gRPC (grpc.ts) on receivers.otlp.protocols,
+// handing each accepted request to its pipelines (export.ts) and answering once they have it
+// durably.
 import type { Component, CreateSettings, ReceiverFactory, TracesConsumer } from '../../component/component.js';
-import { type OtlpHttpReceiver, startOtlpHttpReceiver } from './http.js';
+import { clickhouseExporterFactory } from '../../exporters/clickhouse/exporter.js';
+import { type OtlpReceiverConfig, parseOtlpReceiverConfig } from './config.js';
+import { TracesExport } from './export.js';
+import { type OtlpGrpcReceiver, startOtlpGrpcReceiver } from './grpc.js';
+import { type OtlpHttpReceiver, TRACES_PATH, startOtlpHttpReceiver } from './http.js';
 
 export class OtlpReceiver implements Component {
   private http: OtlpHttpReceiver | undefined;
+  private grpc: OtlpGrpcReceiver | undefined;
+  private started = false;
 
   constructor(
-    private readonly settings: CreateSettings,
+    private readonly settings: CreateSettings<OtlpReceiverConfig>,
     private readonly next: TracesConsumer,
   ) {}
 
-  /** The port it listens on (the configured one, or the OS's choice for port 0). */
+  /** The OTLP/HTTP port (the configured one, or the OS's choice for port 0); undefined when not served. */
   get port(): number | undefined {
     return this.http?.port;
   }
 
+  /** The OTLP/gRPC port; undefined when not served. */
+  get grpcPort(): number | undefined {
+    return this.grpc?.port;
+  }
+
   async start(): Promise<void> {
     const { config, registry, log } = this.settings;
-    this.http = await startOtlpHttpReceiver({ config, next: this.next, registry, log });
-    log.info('otlp http receiver listening', { endpoint: `http://${config.otlp.host}:${this.http.port}/v1/traces`, fast_path: this.next.encoded?.tenancy !== undefined });
+    const retentionDays = this.settings.configOf(clickhouseExporterFactory).ttlDays;
+    const traces = new TracesExport(config, retentionDays, this.next, registry, log);
+    const fastPath = this.next.encoded?.tenancy !== undefined;
+    try {
+      if (config.http) {
+        this.http = await startOtlpHttpReceiver({ config: config.http, traces, registry });
+        log.info('otlp http receiver listening', { endpoint: `http://${config.http.host}:${this.http.port}${TRACES_PATH}`, tls: config.http.tls !== null, fast_path: fastPath });
+      }
+      if (config.grpc) {
+        this.grpc = await startOtlpGrpcReceiver({ protocol: config.grpc, traces, registry });
+        log.info('otlp grpc receiver listening', { endpoint: `${config.grpc.host}:${this.grpc.port}`, tls: config.grpc.tls !== null, fast_path: fastPath });
+      }
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    this.started = true;
   }
 
   ready(): boolean {
-    return this.http !== undefined;
+    return this.started;
   }
 
   /** Stops taking requests and answers those in flight. */
   async shutdown(): Promise<void> {
-    await this.http?.close();
+    this.started = false;
+    await Promise.all([this.http?.close(), this.grpc?.close()]);
   }
 }
 
-export const otlpReceiverFactory: ReceiverFactory = {
+export const otlpReceiverFactory = {
   kind: 'receiver',
-  type: 'otlp',
+  type: 'otlp' as const,
   produces: 'traces',
+  parseConfig: parseOtlpReceiverConfig,
   create: async (settings, next) => new OtlpReceiver(settings, next),
-};
+} satisfies ReceiverFactory<OtlpReceiverConfig>;

@@ -5,21 +5,14 @@
 // whatever this accepts. Anything the decoding path would change or reject (a span over a limit,
 // malformed ids, a start outside the accepted window, a message too large, undecodable bytes)
 // makes this return null, and the request takes the decoding path: one set of semantics, not two.
-import type { IngestLimits } from '../../shared/config.js';
+import type { IngestLimits } from './config.js';
 import type { TenancyDefaults } from '../../otlp/attributes.js';
 import { type Resource, emptyResource } from '../../otlp/model.js';
 import { MAX_ANY_VALUE_DEPTH, SPAN_WIRE_TYPES, readResource, writeResource } from '../../otlp/protobuf.js';
 import { ProtoReader, ProtoWriter, WireType, asBuffer } from '../../otlp/wire.js';
 import { stampResource } from '../../processors/attributes.js';
 import { acceptedStartWindow, limitResource } from './limits.js';
-
-export interface EncodedTrace {
-  /** Lowercase hex trace id: the Kafka message key. */
-  traceId: string;
-  /** TracesData protobuf holding this trace's spans of the request. */
-  bytes: Uint8Array;
-  spans: number;
-}
+import type { EncodedTrace } from '../../otlp/split.js';
 
 export interface SplitOptions {
   limits: IngestLimits;

@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { ClickHouseServer, pingServer, readPorts } from './server.js';
 import { ADMIN_USER, LAUNCH_USER, READER_USER, managedPasswords, renderUsersXml, sha256Hex, tracehouseUsers } from './users.js';
@@ -17,6 +16,22 @@ export const BASE_SETTINGS: ClickHouseSettings = {
   deduplicate_blocks_in_dependent_materialized_views: 1,
   output_format_json_quote_64bit_integers: 1,
 };
+
+/** Which ClickHouse, as exporters.clickhouse configures it: CLICKHOUSE_URL, or the local server of `dataDir`. */
+export interface ClickHouseConnection {
+  /** Empty: the local server. */
+  url: string;
+  dataDir: string;
+  database: string;
+  username: string;
+  password: string;
+  /** Per HTTP request: a server that answers slower counts as failed (and an INSERT is retried with its token). */
+  timeoutMs: number;
+  /** The local server's ports (0 = chosen by the OS). */
+  server: { httpPort: number; tcpPort: number };
+  /** Tenants that get a read user of the local server restricted to their rows. */
+  tenants: string[];
+}
 
 /** An INSERT whose body is already in `format`, sent as bytes: no per-row objects cross the client. */
 export interface RawInsert {
@@ -56,7 +71,7 @@ export interface LocalClickHouse {
 }
 
 /** The local server's users.xml and passwords, from the config (passwords generated once, 0600). */
-export function localUsers(cfg: Config['clickhouse']): { usersXml: string; passwords: Record<string, string> } {
+export function localUsers(cfg: ClickHouseConnection): { usersXml: string; passwords: Record<string, string> } {
   const dir = resolve(cfg.dataDir, 'clickhouse');
   const names = tracehouseUsers(cfg.database, cfg.tenants, () => ({ sha256: '' })).map((u) => u.name);
   const passwords = managedPasswords(join(dir, 'credentials.json'), names);
@@ -65,7 +80,7 @@ export function localUsers(cfg: Config['clickhouse']): { usersXml: string; passw
 }
 
 /** Connects to the local server of `cfg.dataDir` if one answers, or starts it. */
-export async function localClickHouse(cfg: Config['clickhouse'], log: Logger, user: LocalUser = ADMIN_USER): Promise<LocalClickHouse> {
+export async function localClickHouse(cfg: ClickHouseConnection, log: Logger, user: LocalUser = ADMIN_USER): Promise<LocalClickHouse> {
   const dir = resolve(cfg.dataDir, 'clickhouse');
   const { usersXml, passwords } = localUsers(cfg);
   const credentials = (url: string): Endpoint => ({ url, username: user, password: passwords[user]! });
@@ -107,7 +122,7 @@ export async function waitForClickHouse(ch: ClickHouseHandle, log: Logger): Prom
   }
 }
 
-export async function openClickHouse(cfg: Config['clickhouse'], log: Logger = createLogger('clickhouse'), user: LocalUser = ADMIN_USER): Promise<ClickHouseHandle> {
+export async function openClickHouse(cfg: ClickHouseConnection, log: Logger = createLogger('clickhouse'), user: LocalUser = ADMIN_USER): Promise<ClickHouseHandle> {
   const local = cfg.url === '' ? await localClickHouse(cfg, log, user) : undefined;
   const endpoint = local?.endpoint ?? { url: cfg.url, username: cfg.username, password: cfg.password };
   const client = createClient({

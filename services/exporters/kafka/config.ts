@@ -1,0 +1,28 @@
+// exporters.kafka: the spans topic the receiver writes (created with topic_partitions when absent),
+// the acks=all deadline and the producer client.
+import type { Section } from '../../shared/config.js';
+import { type KafkaConnection, parseKafkaConnection } from '../../shared/kafka.js';
+
+export type ProducerClient = 'kafkajs' | 'librdkafka';
+
+export interface KafkaExporterConfig extends KafkaConnection {
+  topic: string;
+  partitions: number;
+  produceTimeoutMs: number;
+  /** The receiver's producer (producers.ts); the consumer always uses kafkajs. */
+  producerClient: ProducerClient;
+  /** Messages written per trace with the lowercase hex trace id as key (the Collector's partition_traces_by_id). */
+  partitionTracesById: boolean;
+}
+
+export function parseKafkaExporterConfig(section: Section): KafkaExporterConfig {
+  if (section.str('encoding', 'otlp_proto') !== 'otlp_proto') section.fail('encoding', 'must be otlp_proto: the receiver writes otlp_proto only');
+  return {
+    ...parseKafkaConnection(section),
+    topic: section.str('topic', 'otel-spans', 'KAFKA_TOPIC'),
+    partitions: section.int('topic_partitions', 3, 'KAFKA_TOPIC_PARTITIONS', 1),
+    produceTimeoutMs: section.duration('timeout', 5000, undefined, { positive: true }),
+    producerClient: section.oneOf('client', ['kafkajs', 'librdkafka'] as const, 'kafkajs', 'KAFKA_PRODUCER_CLIENT'),
+    partitionTracesById: section.bool('partition_traces_by_id', true),
+  };
+}
