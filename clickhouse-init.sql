@@ -264,3 +264,71 @@ ALTER TABLE {{database}}.llm_minute_mv MODIFY DEFINER = CURRENT_USER SQL SECURIT
 ALTER TABLE {{database}}.tool_minute_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;
 ALTER TABLE {{database}}.trace_index_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;
 ALTER TABLE {{database}}.ingest_watermark_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;
+
+-- migration: 0007_span_fidelity
+-- Every OTLP span field, so that a span reads back as it arrived: trace flags, dropped counts,
+-- scope attributes, schema URLs, the events and links nested in the span row (as the Collector's
+-- clickhouseexporter keeps them; events_raw stays the GenAI-normalized event table), and the
+-- attribute types the text maps cannot show: *_attribute_types holds, per non-string key, int /
+-- double / bool / bytes / empty, or the exact OTLP/JSON value of an array or kvlist.
+ALTER TABLE {{database}}.spans_raw
+    ADD COLUMN IF NOT EXISTS trace_flags                       UInt32,
+    ADD COLUMN IF NOT EXISTS dropped_attributes_count          UInt32,
+    ADD COLUMN IF NOT EXISTS dropped_events_count              UInt32,
+    ADD COLUMN IF NOT EXISTS dropped_links_count               UInt32,
+    ADD COLUMN IF NOT EXISTS attribute_types                   Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ADD COLUMN IF NOT EXISTS resource_attribute_types          Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ADD COLUMN IF NOT EXISTS resource_dropped_attributes_count UInt32,
+    ADD COLUMN IF NOT EXISTS resource_schema_url               LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS scope_attributes                  Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ADD COLUMN IF NOT EXISTS scope_attribute_types             Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ADD COLUMN IF NOT EXISTS scope_dropped_attributes_count    UInt32,
+    ADD COLUMN IF NOT EXISTS scope_schema_url                  LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS events Nested (
+        time                     DateTime64(9),
+        name                     LowCardinality(String),
+        attributes               Map(LowCardinality(String), String),
+        attribute_types          Map(LowCardinality(String), String),
+        dropped_attributes_count UInt32
+    ) CODEC(ZSTD(1)),
+    ADD COLUMN IF NOT EXISTS links Nested (
+        trace_id                 String,
+        span_id                  String,
+        trace_state              String,
+        attributes               Map(LowCardinality(String), String),
+        attribute_types          Map(LowCardinality(String), String),
+        dropped_attributes_count UInt32,
+        flags                    UInt32
+    ) CODEC(ZSTD(1));
+
+-- migration: 0008_otel_traces_view
+-- The OpenTelemetry Collector clickhouseexporter's otel_traces layout over spans_raw, column for
+-- column (names, types, SPAN_KIND_* / STATUS_CODE_* values), so that tools built for it (the
+-- Grafana ClickHouse plugin's OTel dashboards and trace view, ClickStack / HyperDX) read Tracehouse
+-- data unchanged. Tenant and GenAI columns come along after the exporter's.
+CREATE VIEW IF NOT EXISTS {{database}}.otel_traces AS
+SELECT
+    start_ts                                                              AS Timestamp,
+    trace_id                                                              AS TraceId,
+    span_id                                                               AS SpanId,
+    parent_span_id                                                        AS ParentSpanId,
+    trace_state                                                           AS TraceState,
+    operation                                                             AS SpanName,
+    CAST(concat('SPAN_KIND_', span_kind), 'LowCardinality(String)')       AS SpanKind,
+    service_name                                                          AS ServiceName,
+    resource_attributes                                                   AS ResourceAttributes,
+    CAST(scope_name, 'String')                                            AS ScopeName,
+    CAST(scope_version, 'String')                                         AS ScopeVersion,
+    attributes                                                            AS SpanAttributes,
+    toUInt64(toUnixTimestamp64Nano(end_ts) - toUnixTimestamp64Nano(start_ts)) AS Duration,
+    CAST(concat('STATUS_CODE_', status_code), 'LowCardinality(String)')   AS StatusCode,
+    status_message                                                        AS StatusMessage,
+    `events.time`                                                         AS `Events.Timestamp`,
+    `events.name`                                                         AS `Events.Name`,
+    `events.attributes`                                                   AS `Events.Attributes`,
+    `links.trace_id`                                                      AS `Links.TraceId`,
+    `links.span_id`                                                       AS `Links.SpanId`,
+    `links.trace_state`                                                   AS `Links.TraceState`,
+    `links.attributes`                                                    AS `Links.Attributes`,
+    tenant_id, env, gen_ai_operation, model, tokens_total, cost_usd
+FROM {{database}}.spans_raw;

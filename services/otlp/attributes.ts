@@ -63,3 +63,40 @@ export function attributesToMap(attrs: KeyValue[]): Record<string, string> {
   for (const kv of attrs) out[kv.key] = anyValueToString(kv.value);
   return out;
 }
+
+/** An AnyValue in the OTLP/JSON mapping (64-bit ints as strings, bytes as base64): exact for any value. */
+export function anyValueJson(v: AnyValue): unknown {
+  if ('stringValue' in v) return { stringValue: v.stringValue };
+  if ('boolValue' in v) return { boolValue: v.boolValue };
+  if ('intValue' in v) return { intValue: String(v.intValue) };
+  if ('doubleValue' in v) return { doubleValue: Number.isFinite(v.doubleValue) ? v.doubleValue : String(v.doubleValue) };
+  if ('bytesValue' in v) return { bytesValue: Buffer.from(v.bytesValue).toString('base64') };
+  if ('arrayValue' in v) return { arrayValue: { values: v.arrayValue.map(anyValueJson) } };
+  if ('kvlistValue' in v) return { kvlistValue: { values: v.kvlistValue.map((kv) => ({ key: kv.key, value: anyValueJson(kv.value) })) } };
+  return {};
+}
+
+/**
+ * What the attribute text (attributesToMap) cannot say about each value's type, by key: strings,
+ * the common case, are absent; int / double / bool / bytes / empty name the scalar type of the
+ * text; arrays and kvlists carry their exact OTLP/JSON value, whose text is plain JSON. Only keys
+ * of `kept` are described (the content policy may have dropped some).
+ */
+export function attributeTypes(attrs: KeyValue[], kept: Record<string, string>): Record<string, string> {
+  let out: Record<string, string> | undefined;
+  for (const { key, value } of attrs) {
+    if ('stringValue' in value || !(key in kept)) continue;
+    const type =
+      'intValue' in value ? 'int'
+      : 'doubleValue' in value ? 'double'
+      : 'boolValue' in value ? 'bool'
+      : 'bytesValue' in value ? 'bytes'
+      : 'arrayValue' in value || 'kvlistValue' in value ? JSON.stringify(anyValueJson(value))
+      : 'empty';
+    (out ??= {})[key] = type;
+  }
+  return out ?? NO_TYPES;
+}
+
+/** Shared by the rows of attribute lists that are all strings (never mutated). */
+const NO_TYPES: Record<string, string> = Object.freeze({}) as Record<string, string>;

@@ -61,16 +61,34 @@ function trickyRows(): NormalizedRows {
     events_count: 4_000_000_000,
     user_id: TRICKY,
     content_truncated: 1,
+    trace_flags: 2 ** 32 - 1,
+    dropped_links_count: 3,
+    attribute_types: { long: 'int', [TRICKY]: '{"arrayValue":{"values":[{"doubleValue":1.5}]}}' },
+    scope_attributes: { [TRICKY]: LONG },
+    scope_schema_url: 'https://opentelemetry.io/schemas/1.37.0',
+    events: [...base.events, { time: 1n, name: TRICKY, attributes: { [TRICKY]: LONG }, attribute_types: { [TRICKY]: 'bool' }, dropped_attributes_count: 2 ** 31 }],
+    links: [
+      { trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), trace_state: 'k=v', attributes: { [TRICKY]: LONG }, attribute_types: {}, dropped_attributes_count: 1, flags: 0x301 },
+      { trace_id: '01'.repeat(16), span_id: '02'.repeat(8), trace_state: '', attributes: {}, attribute_types: { n: 'int' }, dropped_attributes_count: 0, flags: 0 },
+    ],
   };
   const plain: SpanRow = { ...base, span_id: 'c7ad6b7169203332', resource_attributes: {}, attributes: {}, cost_usd: 0.0000000001, end_ts: 9_223_372_036_854_775_807n };
   const event: EventRow = { ...rows.events[0]!, payload_json: `{"text":${JSON.stringify(TRICKY + LONG)}}`, cost_usd: 0.5, tokens_total: 2 ** 40 };
   return { spans: [tricky, plain], events: [event] };
 }
 
-/** A row's value as the engine prints it back (selectList): maps as objects, everything else as text. */
+/** A row's value of a column; a nested column (events.name) is the array of its elements' field. */
+function valueOf(row: object, column: string): unknown {
+  const [nested, field] = column.split('.');
+  if (field === undefined) return (row as Record<string, unknown>)[column];
+  return ((row as Record<string, unknown>)[nested!] as Array<Record<string, unknown>>).map((e) => e[field]);
+}
+
+/** A row's value as the engine prints it back (selectList): maps as objects, everything else as text, arrays element by element. */
 function expected(column: string, v: unknown): unknown {
   // Decimals print without trailing zeros.
   if (column === 'cost_usd') return (v as number).toFixed(10).replace(/\.?0+$/, '');
+  if (Array.isArray(v)) return v.map((e: unknown) => (typeof e === 'object' ? e : String(e)));
   return typeof v === 'object' ? v : String(v);
 }
 
@@ -78,8 +96,11 @@ function selectList(columns: readonly string[], types: Map<string, string>): str
   return columns
     .map((c) => {
       const t = types.get(c)!;
-      if (t.startsWith('Map')) return c;
-      return t.startsWith('DateTime64') ? `toString(toUnixTimestamp64Nano(${c})) AS ${c}` : `toString(${c}) AS ${c}`;
+      const q = `\`${c}\``;
+      if (t.startsWith('Map') || t.startsWith('Array(Map') || t.startsWith('Array(String') || t.startsWith('Array(LowCardinality')) return q;
+      if (t.startsWith('Array(DateTime64')) return `arrayMap(x -> toString(toUnixTimestamp64Nano(x)), ${q}) AS ${q}`;
+      if (t.startsWith('Array')) return `arrayMap(x -> toString(x), ${q}) AS ${q}`;
+      return t.startsWith('DateTime64') ? `toString(toUnixTimestamp64Nano(${q})) AS ${q}` : `toString(${q}) AS ${q}`;
     })
     .join(', ');
 }
@@ -115,11 +136,11 @@ describe('insert bodies (RowBinary) on the real engine', () => {
     const spans = await query<Record<string, unknown>>(`SELECT ${selectList(SPAN_COLUMNS, types)} FROM ${DB}.spans_raw ORDER BY span_id`);
     assert.equal(spans.length, 2);
     for (const [i, row] of rows.spans.entries()) {
-      for (const c of SPAN_COLUMNS) assert.deepEqual(spans[i]![c], expected(c, row[c]), `spans_raw.${c} of row ${i}`);
+      for (const c of SPAN_COLUMNS) assert.deepEqual(spans[i]![c], expected(c, valueOf(row, c)), `spans_raw.${c} of row ${i}`);
     }
     const events = await query<Record<string, unknown>>(`SELECT ${selectList(EVENT_COLUMNS, types)} FROM ${DB}.events_raw`);
     assert.equal(events.length, 1);
-    for (const c of EVENT_COLUMNS) assert.deepEqual(events[0]![c], expected(c, rows.events[0]![c]), `events_raw.${c}`);
+    for (const c of EVENT_COLUMNS) assert.deepEqual(events[0]![c], expected(c, valueOf(rows.events[0]!, c)), `events_raw.${c}`);
   });
 
   it('drops a batch inserted again with its token, and the token does not outlive its INSERT', async () => {

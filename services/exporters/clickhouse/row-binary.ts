@@ -86,6 +86,12 @@ export class RowBinaryWriter {
     }
   }
 
+  /** The element count that starts an Array(T); the elements follow. */
+  arrayLength(n: number): void {
+    this.ensure(5);
+    this.varint(n);
+  }
+
   /** Bytes already in RowBinary (a value encoded once and reused). */
   raw(b: Uint8Array): void {
     this.ensure(b.length);

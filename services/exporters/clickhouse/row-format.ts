@@ -14,6 +14,10 @@ export const SPAN_COLUMNS = [
   'links_count', 'gen_ai_operation', 'agent_name', 'provider', 'model', 'request_model', 'tool_name', 'tokens_prompt', 'tokens_completion',
   'tokens_cache_read', 'tokens_cache_write', 'tokens_reasoning', 'tokens_total', 'cost_usd', 'cost_source', 'price_version', 'user_id',
   'session_id', 'workflow_id', 'error_type', 'content_truncated', 'content_dropped', 'normalizer_version',
+  'trace_flags', 'dropped_attributes_count', 'dropped_events_count', 'dropped_links_count', 'attribute_types', 'resource_attribute_types',
+  'resource_dropped_attributes_count', 'resource_schema_url', 'scope_attributes', 'scope_attribute_types', 'scope_dropped_attributes_count',
+  'scope_schema_url', 'events.time', 'events.name', 'events.attributes', 'events.attribute_types', 'events.dropped_attributes_count',
+  'links.trace_id', 'links.span_id', 'links.trace_state', 'links.attributes', 'links.attribute_types', 'links.dropped_attributes_count', 'links.flags',
 ] as const;
 
 export const EVENT_COLUMNS = [
@@ -77,6 +81,44 @@ function writeSpanRow(w: RowBinaryWriter, r: SpanRow): void {
   w.uint8(r.content_truncated);
   w.uint8(r.content_dropped);
   w.uint16(r.normalizer_version);
+  w.uint32(r.trace_flags);
+  w.uint32(r.dropped_attributes_count);
+  w.uint32(r.dropped_events_count);
+  w.uint32(r.dropped_links_count);
+  w.stringMap(r.attribute_types);
+  w.stringMap(r.resource_attribute_types);
+  w.uint32(r.resource_dropped_attributes_count);
+  w.string(r.resource_schema_url);
+  w.stringMap(r.scope_attributes);
+  w.stringMap(r.scope_attribute_types);
+  w.uint32(r.scope_dropped_attributes_count);
+  w.string(r.scope_schema_url);
+  // Nested columns are one array each, in the column list's order.
+  const { events, links } = r;
+  w.arrayLength(events.length);
+  for (const e of events) w.int64(e.time);
+  w.arrayLength(events.length);
+  for (const e of events) w.string(e.name);
+  w.arrayLength(events.length);
+  for (const e of events) w.stringMap(e.attributes);
+  w.arrayLength(events.length);
+  for (const e of events) w.stringMap(e.attribute_types);
+  w.arrayLength(events.length);
+  for (const e of events) w.uint32(e.dropped_attributes_count);
+  w.arrayLength(links.length);
+  for (const l of links) w.string(l.trace_id);
+  w.arrayLength(links.length);
+  for (const l of links) w.string(l.span_id);
+  w.arrayLength(links.length);
+  for (const l of links) w.string(l.trace_state);
+  w.arrayLength(links.length);
+  for (const l of links) w.stringMap(l.attributes);
+  w.arrayLength(links.length);
+  for (const l of links) w.stringMap(l.attribute_types);
+  w.arrayLength(links.length);
+  for (const l of links) w.uint32(l.dropped_attributes_count);
+  w.arrayLength(links.length);
+  for (const l of links) w.uint32(l.flags);
 }
 
 /** One row, in EVENT_COLUMNS order. */

@@ -2,7 +2,7 @@
 // GenAI columns, cost and content policy applied. Shared by the consumer and the direct path, so
 // both write exactly the same rows.
 import type { Span, TracesData } from '../../otlp/model.js';
-import { type TenancyDefaults, attributesToMap, resolveTenancy } from '../../otlp/attributes.js';
+import { type TenancyDefaults, attributeTypes, attributesToMap, resolveTenancy } from '../../otlp/attributes.js';
 import { type ContentOutcome, type ContentPolicy, applyContentPolicy } from './content.js';
 import { type GenAiFields, LLM_OPERATIONS, NORMALIZER_VERSION, genAiFields } from './genai.js';
 import { type CostSource, PriceTable } from './pricing.js';
@@ -31,6 +31,21 @@ export interface SpanRow extends Omit<GenAiFields, 'reported_cost_usd' | 'reques
   scope_version: string;
   events_count: number;
   links_count: number;
+  /** The OTLP fields spans_raw keeps so that a span reads back as it arrived (migration 0007). */
+  trace_flags: number;
+  dropped_attributes_count: number;
+  dropped_events_count: number;
+  dropped_links_count: number;
+  attribute_types: Record<string, string>;
+  resource_attribute_types: Record<string, string>;
+  resource_dropped_attributes_count: number;
+  resource_schema_url: string;
+  scope_attributes: Record<string, string>;
+  scope_attribute_types: Record<string, string>;
+  scope_dropped_attributes_count: number;
+  scope_schema_url: string;
+  events: NestedEvent[];
+  links: NestedLink[];
   request_model: string;
   cost_usd: number;
   cost_source: CostSource;
@@ -38,6 +53,26 @@ export interface SpanRow extends Omit<GenAiFields, 'reported_cost_usd' | 'reques
   content_truncated: number;
   content_dropped: number;
   normalizer_version: number;
+}
+
+/** A span event as spans_raw nests it (events.*), attributes under the content policy. */
+export interface NestedEvent {
+  time: bigint;
+  name: string;
+  attributes: Record<string, string>;
+  attribute_types: Record<string, string>;
+  dropped_attributes_count: number;
+}
+
+/** A span link as spans_raw nests it (links.*). */
+export interface NestedLink {
+  trace_id: string;
+  span_id: string;
+  trace_state: string;
+  attributes: Record<string, string>;
+  attribute_types: Record<string, string>;
+  dropped_attributes_count: number;
+  flags: number;
 }
 
 /** One row of telemetry.events_raw. */
@@ -136,7 +171,10 @@ export class Normalizer {
       const { tenant, env } = resolveTenancy(rs.resource.attributes, this.opts.tenancy);
       const serviceName = resourceAttributes['service.name'] ?? 'unknown_service';
       const policy: ContentPolicy = { maxBytes: this.opts.contentMaxBytes, capture: !this.noContent.has(tenant) };
+      const resourceTypes = attributeTypes(rs.resource.attributes, resourceAttributes);
       for (const ss of rs.scopeSpans) {
+        const scopeAttributes = attributesToMap(ss.scope.attributes);
+        const scopeTypes = attributeTypes(ss.scope.attributes, scopeAttributes);
         for (const span of ss.spans) {
           const attributes = attributesToMap(span.attributes);
           const genai = genAiFields(attributes, span.status.code, exceptionType(span));
@@ -167,6 +205,23 @@ export class Normalizer {
             scope_version: ss.scope.version,
             events_count: span.events.length,
             links_count: span.links.length,
+            trace_flags: span.flags,
+            dropped_attributes_count: span.droppedAttributesCount,
+            dropped_events_count: span.droppedEventsCount,
+            dropped_links_count: span.droppedLinksCount,
+            attribute_types: attributeTypes(span.attributes, attributes),
+            resource_attribute_types: resourceTypes,
+            resource_dropped_attributes_count: rs.resource.droppedAttributesCount,
+            resource_schema_url: rs.schemaUrl,
+            scope_attributes: scopeAttributes,
+            scope_attribute_types: scopeTypes,
+            scope_dropped_attributes_count: ss.scope.droppedAttributesCount,
+            scope_schema_url: ss.schemaUrl,
+            events: [],
+            links: span.links.map((l) => {
+              const linkAttributes = attributesToMap(l.attributes);
+              return { trace_id: l.traceId, span_id: l.spanId, trace_state: l.traceState, attributes: linkAttributes, attribute_types: attributeTypes(l.attributes, linkAttributes), dropped_attributes_count: l.droppedAttributesCount, flags: l.flags };
+            }),
             gen_ai_operation: genai.gen_ai_operation,
             agent_name: genai.agent_name,
             provider: genai.provider,
@@ -194,8 +249,10 @@ export class Normalizer {
             const payload = attributesToMap(event.attributes);
             applyContentPolicy(payload, policy, outcome, event.name);
             const usage = Object.keys(payload).some((k) => EVENT_USAGE_KEY.test(k)) ? genAiFields(payload, 0, '') : null;
+            const eventTs = event.timeUnixNano === 0n || event.timeUnixNano > MAX_TIMESTAMP_NS ? start : event.timeUnixNano;
+            row.events.push({ time: eventTs, name: event.name, attributes: payload, attribute_types: attributeTypes(event.attributes, payload), dropped_attributes_count: event.droppedAttributesCount });
             events.push({
-              event_ts: event.timeUnixNano === 0n || event.timeUnixNano > MAX_TIMESTAMP_NS ? start : event.timeUnixNano,
+              event_ts: eventTs,
               event_type: event.name,
               tenant_id: tenant,
               env,
