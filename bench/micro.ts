@@ -8,7 +8,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Redactor, parseRedactionConfig } from '../services/processors/redaction.js';
 import { splitByTrace } from '../services/otlp/split.js';
 import { splitProtobufByTrace } from '../services/receivers/otlp/split-protobuf.js';
-import { openClickHouse } from '../services/shared/clickhouse/client.js';
+import { type ClickHouseHandle, openClickHouse } from '../services/shared/clickhouse/client.js';
+import { anyValueJson, attributeTypes, attributesToMap } from '../services/otlp/attributes.js';
+import type { Span, TracesData } from '../services/otlp/model.js';
+import { RowBinaryWriter } from '../services/exporters/clickhouse/row-binary.js';
 import { migrate } from '../services/shared/clickhouse/migrate.js';
 import { spanRowsBody } from '../services/exporters/clickhouse/row-format.js';
 import { TelemetrySink } from '../services/exporters/clickhouse/telemetry-sink.js';
@@ -86,7 +89,8 @@ export async function clickhouseInsert(record: Recorder, batchRows = 10_000, bat
     const sink = new TelemetrySink(ch, config.exporters.clickhouse.database, new Registry(), log);
     const batchesOfRows: NormalizedRows[] = [];
     const requests = prebuildRequests({ count: batches, spansPerRequest: batchRows, encoding: 'protobuf', gzip: false });
-    for (const r of requests) batchesOfRows.push(normalizer.normalize(decodeTracesProtobuf(r.body).data));
+    const decoded = requests.map((r) => decodeTracesProtobuf(r.body).data);
+    for (const data of decoded) batchesOfRows.push(normalizer.normalize(data));
     await sink.insert(batchesOfRows[0]!, 'bench:warmup');
     let spans = 0;
     const cpu = process.cpuUsage();
@@ -102,10 +106,56 @@ export async function clickhouseInsert(record: Recorder, batchRows = 10_000, bat
     record('clickhouse_insert_rows_per_s', `ClickHouse insert over HTTP (${batchRows.toLocaleString('en-US')}-row batches, MVs)`, spans / seconds, 'spans/s');
     record('clickhouse_insert_client_cpu_s_per_100k', 'ClickHouse insert, client CPU per 100k spans', ((used.user + used.system) / 1e6 / spans) * 100_000, 'CPU s', 2);
     record('clickhouse_insert_server_cpu_s_per_100k', 'ClickHouse insert, server CPU per 100k spans', (server / spans) * 100_000, 'CPU s', 2);
+    await attributeTypeRepresentations(record, ch, config.exporters.clickhouse.database, decoded.slice(1));
   } finally {
     await ch.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * How span attribute types are kept: the *_attribute_types maps spans_raw has (text in `attributes`,
+ * a type entry per non-string key) against one attributes_json column of typed OTLP/JSON (the
+ * architecture brief's), for the same spans: client encode time, bytes on disk, and a typed query.
+ */
+async function attributeTypeRepresentations(record: Recorder, ch: ClickHouseHandle, db: string, data: TracesData[]): Promise<void> {
+  const spans = data.flatMap((d) => d.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+  const sample = spans.slice(0, 2000);
+  const typesPerSpan = 1e6 / (sample.length * perSecond(() => sample.forEach((s) => attributeTypes(s.attributes, attributesToMap(s.attributes)))));
+  const textPerSpan = 1e6 / (sample.length * perSecond(() => sample.forEach((s) => attributesToMap(s.attributes))));
+  const json = (s: Span): string => JSON.stringify(Object.fromEntries(s.attributes.map((kv) => [kv.key, anyValueJson(kv.value)])));
+  const jsonPerSpan = 1e6 / (sample.length * perSecond(() => sample.forEach(json)));
+  record('attribute_types_encode_us_per_span', 'attribute types as a map beside the text (stored): encode', typesPerSpan - textPerSpan, 'µs/span', 2);
+  record('attributes_json_encode_us_per_span', 'attributes_json (typed OTLP/JSON) instead: encode', jsonPerSpan, 'µs/span', 2);
+
+  await ch.client.command({ query: `CREATE TABLE ${db}.attributes_json_probe (attributes_json String CODEC(ZSTD(1))) ENGINE = MergeTree ORDER BY tuple()` });
+  const w = new RowBinaryWriter(spans.length * 400);
+  for (const s of spans) w.string(json(s));
+  await ch.insertRaw({ table: `${db}.attributes_json_probe`, columns: ['attributes_json'], format: 'RowBinary', body: w.bytes(), settings: {} });
+  await ch.client.command({ query: `OPTIMIZE TABLE ${db}.attributes_json_probe FINAL` });
+  await ch.client.command({ query: `OPTIMIZE TABLE ${db}.spans_raw FINAL` });
+  const bytes = async (table: string, columns: string[]): Promise<number> => {
+    const rs = await ch.client.query({ query: `SELECT sum(data_compressed_bytes) AS b FROM system.columns WHERE database = {db:String} AND table = {t:String} AND has({c:Array(String)}, name)`, query_params: { db, t: table, c: columns }, format: 'JSONEachRow' });
+    return Number(((await rs.json()) as Array<{ b: string }>)[0]!.b);
+  };
+  const count = async (table: string): Promise<number> => Number(((await (await ch.client.query({ query: `SELECT count() AS n FROM ${db}.${table}`, format: 'JSONEachRow' })).json()) as Array<{ n: string }>)[0]!.n);
+  const spanRows = await count('spans_raw');
+  const probeRows = await count('attributes_json_probe');
+  record('attribute_types_bytes_per_span', 'attribute types map, on disk (compressed)', (await bytes('spans_raw', ['attribute_types'])) / spanRows, 'B/span', 1);
+  record('attributes_text_bytes_per_span', 'attributes text map, on disk (kept either way for queries)', (await bytes('spans_raw', ['attributes'])) / spanRows, 'B/span', 1);
+  record('attributes_json_bytes_per_span', 'attributes_json instead, on disk (compressed)', (await bytes('attributes_json_probe', ['attributes_json'])) / probeRows, 'B/span', 1);
+  const timed = async (sql: string): Promise<number> => {
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json();
+      runs.push(performance.now() - started);
+    }
+    return runs.sort((a, b) => a - b)[2]!;
+  };
+  const key = 'gen_ai.usage.input_tokens';
+  record('attribute_types_query_ms', `typed filter (${key} > 1000) via the types map, median of 5`, await timed(`SELECT count() FROM ${db}.spans_raw WHERE attribute_types['${key}'] = 'int' AND toInt64OrZero(attributes['${key}']) > 1000`), 'ms', 1);
+  record('attributes_json_query_ms', 'the same filter via JSONExtract on attributes_json', await timed(`SELECT count() FROM ${db}.attributes_json_probe WHERE toInt64OrZero(JSONExtractString(attributes_json, '${key}', 'intValue')) > 1000`), 'ms', 1);
 }
 
 interface BenchMessage {
