@@ -188,7 +188,9 @@ export const traces = dashboard('tracehouse-traces', 'Tracehouse / Traces', ['tr
   toUnixTimestamp64Milli(start_ts) AS startTime, duration_ms AS duration,
   arrayMap(k -> map('key', k, 'value', attributes[k]), mapKeys(attributes)) AS tags,
   arrayMap(k -> map('key', k, 'value', resource_attributes[k]), mapKeys(resource_attributes)) AS serviceTags,
-  multiIf(status_code = 'ERROR', 2, status_code = 'OK', 1, 0) AS statusCode, status_message AS statusMessage, span_kind AS kind
+  multiIf(status_code = 'ERROR', 2, status_code = 'OK', 1, 0) AS statusCode, status_message AS statusMessage, span_kind AS kind,
+  arrayMap((t, s) -> map('traceID', t, 'spanID', s), links.trace_id, links.span_id) AS references,
+  arrayMap((t, n, a) -> map('timestamp', toString(toUnixTimestamp64Milli(t)), 'name', n, 'fields', toJSONString(a)), events.time, events.name, events.attributes) AS logs
 FROM telemetry.spans_raw
 WHERE trace_id = \${trace_id:singlequote} AND ${T}
   AND start_ts >= (SELECT min(start_ts) FROM telemetry.trace_index WHERE trace_id = \${trace_id:singlequote})

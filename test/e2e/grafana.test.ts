@@ -144,7 +144,7 @@ describe('Grafana provisioning, validated offline on the real engine', () => {
             for (const m of r.meta.slice(1)) assert.ok(NUMERIC.test(m.type) || /String/.test(m.type), `${p.title}: ${m.name} is a value or a label`);
           }
           if (t.format === 3) {
-            for (const col of ['traceID', 'spanID', 'parentSpanID', 'serviceName', 'operationName', 'startTime', 'duration', 'tags', 'serviceTags']) assert.ok(r.meta.some((m) => m.name === col), `trace panel column ${col}`);
+            for (const col of ['traceID', 'spanID', 'parentSpanID', 'serviceName', 'operationName', 'startTime', 'duration', 'tags', 'serviceTags', 'references', 'logs']) assert.ok(r.meta.some((m) => m.name === col), `trace panel column ${col}`);
             assert.ok(r.data.every((row) => row.traceID === traceId));
             assert.equal(r.rows, 10, 'the whole trace');
           }
