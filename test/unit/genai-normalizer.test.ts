@@ -1,12 +1,19 @@
 // Conformance fixtures: one realistic span per GenAI convention and version, each asserting every
 // canonical column the normalizer fills. Attribute sets follow what each instrumentation emits.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decodeTracesJson } from '../../services/otlp/json.js';
 import { NORMALIZER_VERSION } from '../../services/processors/genai/genai.js';
-import { modelKey, PriceTable } from '../../services/processors/genai/pricing.js';
-import { PRICE_VERSION } from '../../services/processors/genai/price-table.js';
-import { Normalizer, type SpanRow } from '../../services/processors/genai/rows.js';
+import { calcPrice } from '@pydantic/genai-prices';
+import { genaiProcessorFactory } from '../../services/processors/genai/processor.js';
+import type { ComponentType, TracesConsumer } from '../../services/component/component.js';
+import { resolveConfig } from '../../services/config.js';
+import { createLogger } from '../../services/shared/log.js';
+import { Registry } from '../../services/shared/metrics.js';
+import { generate } from '../harness/generated-traces.js';
+import { modelKey, PRICE_VERSION, PriceTable } from '../../services/processors/genai/pricing.js';
+import { type NormalizedRows, Normalizer, type SpanRow } from '../../services/processors/genai/rows.js';
 
 type AttrValue = string | number | boolean | string[];
 
@@ -270,11 +277,42 @@ describe('price table', () => {
     assert.deepEqual(['gpt-4o-2024-08-06', 'openai/gpt-4o', 'models/gemini-2.5-pro', 'anthropic.claude-3-5-haiku-20241022-v1:0', 'claude-sonnet-4-20250514', 'GPT-4o'].map(modelKey), ['gpt-4o', 'gpt-4o', 'gemini-2.5-pro', 'claude-3-5-haiku', 'claude-sonnet-4', 'gpt-4o']);
   });
 
-  it('picks the price in force on the span date', () => {
+  it('picks the database price in force on the span date (o3 was cut on 2025-06-10)', () => {
     const table = new PriceTable();
-    assert.equal(table.find('o3', '2025-05-01')!.input, 10);
-    assert.equal(table.find('o3', '2025-06-10')!.input, 2);
-    assert.equal(table.find('o3', '2024-01-01')!.input, 10, 'before the first price: the first price');
+    const usage = { tokens_prompt: 1_000_000, tokens_completion: 0, tokens_cache_read: 0, tokens_cache_write: 0, tokens_reasoning: 0 };
+    assert.equal(table.cost('o3', 'openai', '2025-05-01', usage, null).cost_usd, 10);
+    assert.equal(table.cost('o3', 'openai', '2025-06-11', usage, null).cost_usd, 2);
+  });
+
+  it('prices the models the old hand-written table missed, exactly as the database computes them, tiers, cache and reasoning included', () => {
+    const table = new PriceTable();
+    const cases: Array<[string, string, string, { input: number; output: number; cacheRead?: number; cacheWrite?: number; reasoning?: number }]> = [
+      // model, the span's gen_ai.provider.name, the database's provider id, usage
+      ['claude-3-5-sonnet-20241022', 'anthropic', 'anthropic', { input: 1100, output: 220 }],
+      ['gemini-1.5-pro-002', 'gcp.vertex_ai', 'google', { input: 1000, output: 100 }],
+      ['gemini-1.5-pro-002', 'gcp.gemini', 'google', { input: 200_000, output: 1000 }],
+      ['o3-mini-2025-01-31', 'openai', 'openai', { input: 3000, output: 2500, reasoning: 2000 }],
+      ['gpt-4o-mini', 'openai', 'openai', { input: 1000, output: 200, cacheRead: 400 }],
+      ['claude-sonnet-4-20250514', 'anthropic', 'anthropic', { input: 5000, output: 300, cacheRead: 2000, cacheWrite: 1000 }],
+      ['anthropic.claude-3-5-haiku-20241022-v1:0', 'aws.bedrock', 'aws', { input: 900, output: 90 }],
+      ['gpt-4o', 'azure.ai.openai', 'azure', { input: 1000, output: 100 }],
+      ['mistral-large-latest', 'mistral_ai', 'mistral', { input: 1000, output: 100 }],
+      ['text-embedding-3-small', '', 'openai', { input: 500, output: 0 }],
+    ];
+    for (const [model, provider, databaseId, u] of cases) {
+      const got = table.cost(model, provider, '2026-11-01', { tokens_prompt: u.input, tokens_completion: u.output, tokens_cache_read: u.cacheRead ?? 0, tokens_cache_write: u.cacheWrite ?? 0, tokens_reasoning: u.reasoning ?? 0 }, null);
+      const want = calcPrice({ input_tokens: u.input, output_tokens: u.output, cache_read_tokens: u.cacheRead, cache_write_tokens: u.cacheWrite }, model, { providerId: databaseId, timestamp: new Date('2026-11-01T12:00:00Z') });
+      assert.ok(want, `${model}: the database knows it`);
+      assert.equal(got.cost_source, 'computed', `${model} via ${provider}`);
+      assert.ok(Math.abs(got.cost_usd - want.total_price) < 1e-12, `${model}: ${got.cost_usd} vs the database's ${want.total_price}`);
+      assert.equal(got.price_version, PRICE_VERSION);
+    }
+    assert.equal(table.cost('acme-unpriced-1', 'acme', '2026-11-01', { tokens_prompt: 1, tokens_completion: 1, tokens_cache_read: 0, tokens_cache_write: 0, tokens_reasoning: 0 }, null).cost_source, 'unpriced');
+  });
+
+  it('names the pinned database and its day in price_version', async () => {
+    const installed = JSON.parse(readFileSync(new URL('../../../node_modules/@pydantic/genai-prices/package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(PRICE_VERSION, `genai-prices@${installed.version}/2026-09-23`, 'a database upgrade must update PRICE_DATABASE.published (pricing.ts)');
   });
 
   it('takes added and overriding prices from config', () => {
@@ -314,5 +352,30 @@ describe('content policy', () => {
     assert.deepEqual(JSON.parse(events[0]!.payload_json), { role: 'user' });
     const other = normalizeOne({ 'gen_ai.prompt.0.content': 'kept' }, { normalizer: capped(['private-co']), tenant: 'acme' }).span;
     assert.equal(other.attributes['gen_ai.prompt.0.content'], 'kept');
+  });
+});
+
+describe('genai processor', () => {
+  it('counts the model calls it could not price on /metrics, by model', async () => {
+    const registry = new Registry();
+    const stored: NormalizedRows[] = [];
+    const config = resolveConfig({}, {});
+    const processor = (await genaiProcessorFactory.create(
+      {
+        id: 'genai',
+        pipeline: 'service.pipelines.traces',
+        config: config.processors.genai,
+        configOf: <D>(f: ComponentType<D>): D => (f.type === 'attributes' ? config.processors.attributes : assert.fail(`unexpected ${f.type}`)) as D,
+        registry,
+        log: createLogger('test', 100),
+        reportFatal: (err) => assert.fail(err),
+        resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } },
+      },
+      { consumeRows: async (rows) => void stored.push(rows) },
+    )) as TracesConsumer;
+    for (const trace of generate(30, 5)) await processor.consumeTraces(trace, { tenant: undefined });
+    const unpriced = stored.flatMap((r) => r.spans).filter((s) => s.cost_source === 'unpriced');
+    assert.ok(unpriced.length > 0 && unpriced.every((s) => s.model === 'acme-unpriced-1'));
+    assert.match(registry.render(), new RegExp(`tracehouse_unpriced_llm_calls_total\\{model="acme-unpriced-1"\\} ${unpriced.length}\\n`));
   });
 });

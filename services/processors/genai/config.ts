@@ -1,7 +1,24 @@
 // processors.genai: the content cap, the tenants whose content is never stored, and price rows
 // that add to or override the shipped table.
 import type { Section } from '../../shared/config.js';
-import type { ModelPrice } from './price-table.js';
+
+/** A configured price, USD per 1M tokens, in force from `effective_from` (a later row for the same model supersedes it). */
+export interface ModelPrice {
+  provider: string;
+  model: string;
+  /** Other ids of the same model (dated snapshots are matched without this list). */
+  aliases?: string[];
+  /** ISO date (UTC) from which this price applies. */
+  effective_from: string;
+  input: number;
+  output: number;
+  /** Defaults to input when absent. */
+  cache_read?: number;
+  /** Defaults to input when absent. */
+  cache_write?: number;
+  /** Defaults to output when absent. */
+  reasoning?: number;
+}
 
 export interface GenAiConfig {
   contentMaxBytes: number;

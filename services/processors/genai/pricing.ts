@@ -1,6 +1,12 @@
-// Cost of a model call from its tokens and the price table. A reported cost always wins; a call to
-// a model the table does not know is 'unpriced' (never a silent 0).
-import { MODEL_PRICES, type ModelPrice, PRICE_VERSION } from './price-table.js';
+// Cost of a model call from its tokens. A reported cost always wins. Otherwise the price comes from
+// the rows the user configured (processors.genai.prices, newest effective_from on or before the
+// span's day), else from the maintained price database @pydantic/genai-prices (bundled and pinned,
+// never fetched: its providers, aliases, dated snapshots and tiered prices). A model neither knows
+// is 'unpriced' (never a silent 0). The database's price row is looked up once per provider, model
+// and day; the cost of each span is then arithmetic on it.
+import { readFileSync } from 'node:fs';
+import { calcPrice, findProvider, type ModelPrice as DatabasePrice } from '@pydantic/genai-prices';
+import type { ModelPrice } from './config.js';
 
 export type CostSource = 'reported' | 'computed' | 'unpriced' | '';
 
@@ -18,9 +24,19 @@ export interface TokenUsage {
   tokens_reasoning: number;
 }
 
+/** The pinned database: its version, and the day that version (and its data) was published. */
+export const PRICE_DATABASE = { name: 'genai-prices', version: installedVersion(), published: '2026-09-23' } as const;
+/** What price_version says of a computed cost: which database, as of which day. */
+export const PRICE_VERSION = `${PRICE_DATABASE.name}@${PRICE_DATABASE.version}/${PRICE_DATABASE.published}`;
+
+function installedVersion(): string {
+  const entry = new URL(import.meta.resolve('@pydantic/genai-prices'));
+  return (JSON.parse(readFileSync(new URL('../package.json', entry), 'utf8')) as { version: string }).version;
+}
+
 /**
- * Lookup key of a model id: lower case, without a provider or "models/" prefix, a Bedrock version
- * suffix ("-v1:0") or a date snapshot suffix ("-2024-08-06", "-20250514").
+ * Lookup key of a model id for configured prices: lower case, without a provider or "models/"
+ * prefix, a Bedrock version suffix ("-v1:0") or a date snapshot suffix ("-2024-08-06", "-20250514").
  */
 export function modelKey(model: string): string {
   let m = model.trim().toLowerCase();
@@ -31,14 +47,40 @@ export function modelKey(model: string): string {
   return m;
 }
 
+/** The database's provider for an OTel gen_ai.provider.name (gcp.vertex_ai, aws.bedrock, azure.ai.openai, ...). */
+function databaseProvider(provider: string): string | undefined {
+  if (provider === '') return undefined;
+  const p = provider.toLowerCase();
+  const candidates = p.startsWith('azure') ? ['azure'] : [p, p.slice(p.lastIndexOf('.') + 1)];
+  for (const id of candidates) {
+    const found = findProvider({ providerId: id });
+    if (found) return found.id;
+  }
+  return undefined;
+}
+
+/** USD per 1M tokens of `key` for a request of `inputTokens` (a tiered price applies to the whole request past its start). */
+function rate(price: DatabasePrice, key: string, inputTokens: number): number | undefined {
+  const v = price[key];
+  if (v === undefined || typeof v === 'number') return v;
+  let r = v.base;
+  for (const tier of v.tiers) if (inputTokens > tier.start) r = tier.price;
+  return r;
+}
+
+const MAX_CACHED_LOOKUPS = 10_000;
+/** Providers that publish their own models, tried in turn for a span that names none (an OpenInference embedding span). */
+const FIRST_PARTY_PROVIDERS = ['openai', 'anthropic', 'google', 'mistral', 'cohere', 'deepseek', 'x-ai'];
+
 export class PriceTable {
   private readonly byKey = new Map<string, ModelPrice[]>();
+  private readonly lookups = new Map<string, DatabasePrice | null>();
   readonly version: string;
 
-  /** `overrides` come after the shipped rows: same model and date replaces, new ones add. */
-  constructor(overrides: ModelPrice[] = [], shipped: ModelPrice[] = MODEL_PRICES) {
+  /** `overrides`: the configured rows; they win over the database for the models they name. */
+  constructor(overrides: ModelPrice[] = []) {
     this.version = overrides.length > 0 ? `${PRICE_VERSION}+custom${overrides.length}` : PRICE_VERSION;
-    for (const price of [...shipped, ...overrides]) {
+    for (const price of overrides) {
       for (const id of [price.model, ...(price.aliases ?? [])]) {
         const key = modelKey(id);
         const rows = (this.byKey.get(key) ?? []).filter((p) => p.effective_from !== price.effective_from);
@@ -49,29 +91,64 @@ export class PriceTable {
     }
   }
 
-  /** The price in force for `model` on `date` (YYYY-MM-DD), if any. */
-  find(model: string, date: string): ModelPrice | undefined {
+  /** The configured price in force for `model` on `date` (YYYY-MM-DD), if any. */
+  configured(model: string, date: string): ModelPrice | undefined {
     const rows = this.byKey.get(modelKey(model));
     if (!rows) return undefined;
     let found: ModelPrice | undefined;
     for (const row of rows) if (row.effective_from <= date) found = row;
-    // A call dated before the first known price still uses that first price.
+    // A call dated before the first configured price still uses that first price.
     return found ?? rows[0];
   }
 
-  cost(model: string, date: string, usage: TokenUsage, reported: number | null): Cost {
+  /** The database's price row for the model on `date`, looked up once per provider, model and day. */
+  database(model: string, provider: string, date: string): DatabasePrice | null {
+    const key = `${provider}\u0000${model}\u0000${date}`;
+    let found = this.lookups.get(key);
+    if (found === undefined) {
+      const providerId = databaseProvider(provider);
+      const timestamp = new Date(`${date}T12:00:00Z`);
+      // Without a known provider: the database's own matching, then the model's first-party providers.
+      const candidates = providerId ? [providerId, undefined] : [undefined, ...FIRST_PARTY_PROVIDERS];
+      found = null;
+      for (const id of candidates) {
+        const result = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId: id, timestamp });
+        if (result) {
+          found = result.model_price;
+          break;
+        }
+      }
+      if (this.lookups.size >= MAX_CACHED_LOOKUPS) this.lookups.clear();
+      this.lookups.set(key, found);
+    }
+    return found;
+  }
+
+  cost(model: string, provider: string, date: string, usage: TokenUsage, reported: number | null): Cost {
     if (reported !== null) return { cost_usd: reported, cost_source: 'reported', price_version: '' };
-    const price = model === '' ? undefined : this.find(model, date);
-    if (!price) return { cost_usd: 0, cost_source: 'unpriced', price_version: this.version };
+    if (model === '') return { cost_usd: 0, cost_source: 'unpriced', price_version: this.version };
     const uncachedInput = Math.max(0, usage.tokens_prompt - usage.tokens_cache_read - usage.tokens_cache_write);
-    const plainOutput = Math.max(0, usage.tokens_completion - usage.tokens_reasoning);
+    const configured = this.configured(model, date);
+    if (configured) {
+      const plainOutput = Math.max(0, usage.tokens_completion - usage.tokens_reasoning);
+      const usd =
+        uncachedInput * configured.input +
+        usage.tokens_cache_read * (configured.cache_read ?? configured.input) +
+        usage.tokens_cache_write * (configured.cache_write ?? configured.input) +
+        plainOutput * configured.output +
+        usage.tokens_reasoning * (configured.reasoning ?? configured.output);
+      return { cost_usd: usd / 1_000_000, cost_source: 'computed', price_version: this.version };
+    }
+    const price = this.database(model, provider, date);
+    const n = usage.tokens_prompt;
+    const input = price === null ? undefined : rate(price, 'input_mtok', n);
+    if (price === null || input === undefined) return { cost_usd: 0, cost_source: 'unpriced', price_version: this.version };
+    // The database prices reasoning tokens as output tokens; completion tokens include them.
     const usd =
-      (uncachedInput * price.input +
-        usage.tokens_cache_read * (price.cache_read ?? price.input) +
-        usage.tokens_cache_write * (price.cache_write ?? price.input) +
-        plainOutput * price.output +
-        usage.tokens_reasoning * (price.reasoning ?? price.output)) /
-      1_000_000;
-    return { cost_usd: usd, cost_source: 'computed', price_version: this.version };
+      uncachedInput * input +
+      usage.tokens_cache_read * (rate(price, 'cache_read_mtok', n) ?? input) +
+      usage.tokens_cache_write * (rate(price, 'cache_write_mtok', n) ?? input) +
+      usage.tokens_completion * (rate(price, 'output_mtok', n) ?? 0);
+    return { cost_usd: usd / 1_000_000, cost_source: 'computed', price_version: this.version };
   }
 }

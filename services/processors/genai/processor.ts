@@ -4,7 +4,8 @@
 import { STATELESS, type ProcessorFactory, type RowsConsumer, type TracesConsumer } from '../../component/component.js';
 import { attributesProcessorFactory } from '../attributes.js';
 import { type GenAiConfig, parseGenAiConfig } from './config.js';
-import { Normalizer } from './rows.js';
+import { type NormalizedRows, Normalizer } from './rows.js';
+import type { TracesData } from '../../otlp/model.js';
 
 export const genaiProcessorFactory = {
   kind: 'processor',
@@ -16,7 +17,13 @@ export const genaiProcessorFactory = {
     const rows = next as RowsConsumer;
     // Spans read from Kafka may come from a Collector that never stamped tenancy: the same defaults apply.
     const normalizer = new Normalizer({ ...settings.config, tenancy: settings.configOf(attributesProcessorFactory) });
-    const normalize = normalizer.normalize.bind(normalizer);
+    const unpriced = settings.registry.counter('tracehouse_unpriced_llm_calls_total', 'Model calls stored with cost 0 because neither the configured prices nor the price database know the model, by model.');
+    // A gap in the price data shows on /metrics instead of as silently low cost.
+    const normalize = (data: TracesData): NormalizedRows => {
+      const rows = normalizer.normalize(data);
+      for (const span of rows.spans) if (span.cost_source === 'unpriced') unpriced.inc({ model: span.model || '(none)' });
+      return rows;
+    };
     const consumer: TracesConsumer = {
       consumeTraces: (data) => rows.consumeRows(normalize(data)),
       exactlyOnce: { normalize, batch: rows.batch, sink: rows.sink },

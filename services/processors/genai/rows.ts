@@ -182,7 +182,7 @@ export class Normalizer {
           applyContentPolicy(attributes, policy, outcome);
           const isLlm = LLM_OPERATIONS.has(genai.gen_ai_operation);
           const [start, end] = spanTimes(span, nowNs);
-          const cost = isLlm || genai.reported_cost_usd !== null ? this.prices.cost(genai.model, dayOf(start), genai, genai.reported_cost_usd) : NO_COST;
+          const cost = isLlm || genai.reported_cost_usd !== null ? this.prices.cost(genai.model, genai.provider, dayOf(start), genai, genai.reported_cost_usd) : NO_COST;
           // Spelled out rather than spread: one object shape for every row keeps this loop fast.
           const row: SpanRow = {
             tenant_id: tenant,
