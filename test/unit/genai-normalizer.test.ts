@@ -27,7 +27,7 @@ function attr(key: string, v: AttrValue): unknown {
 // 2025-09-15, inside every shipped price's validity.
 const START_NS = 1757894400000000000n;
 
-function normalizeOne(attrs: Record<string, AttrValue>, opts: { status?: number; events?: unknown[]; tenant?: string; normalizer?: Normalizer } = {}): { span: SpanRow; events: ReturnType<Normalizer['normalize']>['events'] } {
+function normalizeOne(attrs: Record<string, AttrValue>, opts: { status?: number; events?: unknown[]; tenant?: string; normalizer?: Normalizer; name?: string } = {}): { span: SpanRow; events: ReturnType<Normalizer['normalize']>['events'] } {
   const body = {
     resourceSpans: [
       {
@@ -39,7 +39,7 @@ function normalizeOne(attrs: Record<string, AttrValue>, opts: { status?: number;
               {
                 traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
                 spanId: '00f067aa0ba902b7',
-                name: 'fixture span',
+                name: opts.name ?? 'fixture span',
                 kind: 3,
                 startTimeUnixNano: START_NS.toString(),
                 endTimeUnixNano: (START_NS + 1_250_000_000n).toString(),
@@ -220,6 +220,16 @@ describe('GenAI conformance fixtures', () => {
       gen_ai_operation: 'chat', agent_name: 'support-bot', provider: 'openai', model: 'gpt-4o-mini-2024-07-18', request_model: 'gpt-4o-mini',
       tokens_prompt: 2000, tokens_completion: 150, tokens_total: 2150, cost_usd: usd(2000, 0.15) + usd(150, 0.6), cost_source: 'computed', user_id: 'u-5', session_id: 's-5',
     });
+  });
+
+  it('Vercel AI SDK model calls without ai.operationId: recognised by the span name, or by ai.model.id with ai.usage.*', () => {
+    const usage = { 'ai.model.provider': 'anthropic.messages', 'ai.model.id': 'claude-3-5-sonnet-20241022', 'ai.usage.promptTokens': 1000, 'ai.usage.completionTokens': 100 };
+    const model = 'claude-3-5-sonnet-20241022';
+    const want = { gen_ai_operation: 'chat', provider: 'anthropic', model, request_model: model, tokens_prompt: 1000, tokens_completion: 100, tokens_total: 1100, cost_usd: usd(1000, 3) + usd(100, 15), cost_source: 'computed' as const };
+    assertCanonical(normalizeOne(usage, { name: 'ai.generateText.doGenerate' }).span, want);
+    assertCanonical(normalizeOne(usage).span, want);
+    // The outer span, named after its operation, repeats the usage of its children: not a model call.
+    assertCanonical(normalizeOne(usage, { name: 'ai.generateText' }).span, { gen_ai_operation: 'invoke_workflow', provider: 'anthropic', model, request_model: model });
   });
 
   it('Vercel AI SDK v5 doStream span: inputTokens exclude cached tokens, so they are added back', () => {

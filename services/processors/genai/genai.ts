@@ -107,7 +107,12 @@ function vercelOperation(operationId: string): string {
   return 'invoke_workflow';
 }
 
-function operationOf(a: Attrs): string {
+/** The Vercel AI SDK's operation id: its attribute, or the span name it also uses (ai.generateText.doGenerate). */
+function vercelOperationId(a: Attrs, spanName: string): string | undefined {
+  return a['ai.operationId'] ?? (/^ai\.[A-Za-z]+(\.[A-Za-z]+)?$/.test(spanName) ? spanName : undefined);
+}
+
+function operationOf(a: Attrs, spanName: string): string {
   const otel = a['gen_ai.operation.name'];
   if (otel) return otel;
   const oiKind = a['openinference.span.kind'];
@@ -116,10 +121,12 @@ function operationOf(a: Attrs): string {
   if (tlType) return TRACELOOP_REQUEST_TYPES[tlType] ?? tlType;
   const tlKind = a['traceloop.span.kind'];
   if (tlKind) return TRACELOOP_SPAN_KINDS[tlKind] ?? tlKind;
-  const vercel = a['ai.operationId'];
+  const vercel = vercelOperationId(a, spanName);
   if (vercel) return vercelOperation(vercel);
   if (a.tool_name) return 'execute_tool';
   if (a.model || a['tokens.prompt'] || a['tokens.completion']) return 'chat';
+  // A Vercel AI SDK model call whose exporter kept neither the operation id nor the span name.
+  if (a['ai.model.id'] && Object.keys(a).some((k) => k.startsWith('ai.usage.'))) return 'chat';
   return '';
 }
 
@@ -134,9 +141,9 @@ function entityName(a: Attrs, kind: string): string {
   return a['traceloop.span.kind'] === kind ? (a['traceloop.entity.name'] ?? '') : '';
 }
 
-export function genAiFields(a: Attrs, statusCode: number, exceptionType: string): GenAiFields {
-  const operation = operationOf(a);
-  const vercelOuter = a['ai.operationId'] !== undefined && operation === 'invoke_workflow';
+export function genAiFields(a: Attrs, statusCode: number, exceptionType: string, spanName = ''): GenAiFields {
+  const operation = operationOf(a, spanName);
+  const vercelOuter = vercelOperationId(a, spanName) !== undefined && operation === 'invoke_workflow';
 
   const cacheRead = count(a, CACHE_READ_KEYS);
   const cacheWrite = count(a, CACHE_WRITE_KEYS);

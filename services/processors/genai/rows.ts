@@ -177,7 +177,7 @@ export class Normalizer {
         const scopeTypes = attributeTypes(ss.scope.attributes, scopeAttributes);
         for (const span of ss.spans) {
           const attributes = attributesToMap(span.attributes);
-          const genai = genAiFields(attributes, span.status.code, exceptionType(span));
+          const genai = genAiFields(attributes, span.status.code, exceptionType(span), span.name);
           const outcome: ContentOutcome = { truncated: false, dropped: false };
           applyContentPolicy(attributes, policy, outcome);
           const isLlm = LLM_OPERATIONS.has(genai.gen_ai_operation);
