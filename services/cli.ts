@@ -15,6 +15,8 @@ import { Registry } from './shared/metrics.js';
 import { Normalizer } from './processors/genai/rows.js';
 import { backfillRollups, replayKafka } from './ops/backfill.js';
 import { runDemo } from './ops/demo.js';
+import { explainCost } from './ops/cost-explain.js';
+import { PriceTable } from './processors/genai/pricing.js';
 import { createLogger } from './shared/log.js';
 import { COMPONENTS, type ComponentName, LocalStack, formatStatus } from './stack/stack.js';
 
@@ -35,6 +37,7 @@ commands:
   query "<SQL>"      run a query as the read-only user [--format JSONEachRow]; a FORMAT clause in the SQL wins
   demo               send realistic multi-tenant agent traffic with the OpenTelemetry SDK
                      [--endpoint http://localhost:4318] [--rate 5 runs/s] [--duration 60 s] [--tenants a,b,c]
+  cost explain ID    a trace's (or span's) model calls: tokens x price per kind, the price row used, the stored cost
   backfill rollups   rebuild the rollups from spans_raw for --from ISO-TIME [--to ISO-TIME] (idempotent)
   hash-key KEY       print the SHA-256 to configure an ingest API key with (keys are stored hashed)
   backfill replay    store what spans_raw lacks from the Kafka topic since --from ISO-TIME (needs KAFKA_BROKERS)
@@ -96,6 +99,9 @@ async function main(): Promise<void> {
       return;
     case 'backfill':
       return runBackfill(config, rest[0], values.from, values.to);
+    case 'cost':
+      if (rest[0] !== 'explain' || rest[1] === undefined) throw new ConfigError('usage: tracehouse cost explain <trace_id|span_id>');
+      return runCostExplain(config, rest[1]);
     default:
       throw new ConfigError(`unknown command "${command}"\n${USAGE}`);
   }
@@ -230,6 +236,15 @@ function printCredentials(config: Config): void {
 const FORMAT_CLAUSE = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
 
 /** As the read-only user: CLICKHOUSE_URL's configured user, or the local server's reader. */
+async function runCostExplain(config: Config, id: string): Promise<void> {
+  const ch = await openClickHouse(config.exporters.clickhouse, createLogger('cost', 30), READER_USER);
+  try {
+    process.stdout.write(await explainCost(ch.client, config.exporters.clickhouse.database, id.toLowerCase(), new PriceTable(config.processors.genai.prices)));
+  } finally {
+    await ch.close();
+  }
+}
+
 async function runQuery(config: Config, sql: string, format: string): Promise<void> {
   const statement = sql.trim().replace(/;\s*$/, '');
   if (statement === '') throw new ConfigError('query needs the SQL as an argument');

@@ -74,7 +74,7 @@ const FIRST_PARTY_PROVIDERS = ['openai', 'anthropic', 'google', 'mistral', 'cohe
 
 export class PriceTable {
   private readonly byKey = new Map<string, ModelPrice[]>();
-  private readonly lookups = new Map<string, DatabasePrice | null>();
+  private readonly lookups = new Map<string, DatabaseRow | null>();
   readonly version: string;
 
   /** `overrides`: the configured rows; they win over the database for the models they name. */
@@ -102,7 +102,7 @@ export class PriceTable {
   }
 
   /** The database's price row for the model on `date`, looked up once per provider, model and day. */
-  database(model: string, provider: string, date: string): DatabasePrice | null {
+  private database(model: string, provider: string, date: string): DatabaseRow | null {
     const key = `${provider}\u0000${model}\u0000${date}`;
     let found = this.lookups.get(key);
     if (found === undefined) {
@@ -114,7 +114,7 @@ export class PriceTable {
       for (const id of candidates) {
         const result = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId: id, timestamp });
         if (result) {
-          found = result.model_price;
+          found = { price: result.model_price, model: result.model.id, provider: result.provider.id };
           break;
         }
       }
@@ -124,31 +124,74 @@ export class PriceTable {
     return found;
   }
 
-  cost(model: string, provider: string, date: string, usage: TokenUsage, reported: number | null): Cost {
-    if (reported !== null) return { cost_usd: reported, cost_source: 'reported', price_version: '' };
-    if (model === '') return { cost_usd: 0, cost_source: 'unpriced', price_version: this.version };
-    const uncachedInput = Math.max(0, usage.tokens_prompt - usage.tokens_cache_read - usage.tokens_cache_write);
+  /** USD per 1M tokens for each kind of token of this call, and where they come from; undefined when unpriced. */
+  rates(model: string, provider: string, date: string, promptTokens: number): Rates | undefined {
+    if (model === '') return undefined;
     const configured = this.configured(model, date);
     if (configured) {
-      const plainOutput = Math.max(0, usage.tokens_completion - usage.tokens_reasoning);
-      const usd =
-        uncachedInput * configured.input +
-        usage.tokens_cache_read * (configured.cache_read ?? configured.input) +
-        usage.tokens_cache_write * (configured.cache_write ?? configured.input) +
-        plainOutput * configured.output +
-        usage.tokens_reasoning * (configured.reasoning ?? configured.output);
-      return { cost_usd: usd / 1_000_000, cost_source: 'computed', price_version: this.version };
+      return {
+        input: configured.input,
+        cacheRead: configured.cache_read ?? configured.input,
+        cacheWrite: configured.cache_write ?? configured.input,
+        output: configured.output,
+        reasoning: configured.reasoning ?? configured.output,
+        source: `processors.genai.prices: ${configured.provider || '-'} ${configured.model} from ${configured.effective_from}`,
+      };
     }
-    const price = this.database(model, provider, date);
-    const n = usage.tokens_prompt;
-    const input = price === null ? undefined : rate(price, 'input_mtok', n);
-    if (price === null || input === undefined) return { cost_usd: 0, cost_source: 'unpriced', price_version: this.version };
-    // The database prices reasoning tokens as output tokens; completion tokens include them.
-    const usd =
-      uncachedInput * input +
-      usage.tokens_cache_read * (rate(price, 'cache_read_mtok', n) ?? input) +
-      usage.tokens_cache_write * (rate(price, 'cache_write_mtok', n) ?? input) +
-      usage.tokens_completion * (rate(price, 'output_mtok', n) ?? 0);
+    const row = this.database(model, provider, date);
+    const input = row === null ? undefined : rate(row.price, 'input_mtok', promptTokens);
+    if (row === null || input === undefined) return undefined;
+    const output = rate(row.price, 'output_mtok', promptTokens) ?? 0;
+    return {
+      input,
+      cacheRead: rate(row.price, 'cache_read_mtok', promptTokens) ?? input,
+      cacheWrite: rate(row.price, 'cache_write_mtok', promptTokens) ?? input,
+      output,
+      // The database prices reasoning tokens as output tokens.
+      reasoning: output,
+      source: `${PRICE_VERSION}: ${row.provider} ${row.model}`,
+    };
+  }
+
+  cost(model: string, provider: string, date: string, usage: TokenUsage, reported: number | null): Cost {
+    if (reported !== null) return { cost_usd: reported, cost_source: 'reported', price_version: '' };
+    const rates = this.rates(model, provider, date, usage.tokens_prompt);
+    if (rates === undefined) return { cost_usd: 0, cost_source: 'unpriced', price_version: this.version };
+    let usd = 0;
+    for (const c of costComponents(usage, rates)) usd += c.tokens * c.usdPerMTok;
     return { cost_usd: usd / 1_000_000, cost_source: 'computed', price_version: this.version };
   }
+}
+
+export interface Rates {
+  input: number;
+  cacheRead: number;
+  cacheWrite: number;
+  output: number;
+  reasoning: number;
+  /** The price row used, for `tracehouse cost explain`. */
+  source: string;
+}
+
+interface DatabaseRow {
+  price: DatabasePrice;
+  model: string;
+  provider: string;
+}
+
+export interface CostComponent {
+  name: 'input' | 'cache read' | 'cache write' | 'output' | 'reasoning';
+  tokens: number;
+  usdPerMTok: number;
+}
+
+/** A call's tokens by the price each kind pays: prompt tokens include cached ones, completion tokens include reasoning. */
+export function costComponents(usage: TokenUsage, rates: Rates): CostComponent[] {
+  return [
+    { name: 'input', tokens: Math.max(0, usage.tokens_prompt - usage.tokens_cache_read - usage.tokens_cache_write), usdPerMTok: rates.input },
+    { name: 'cache read', tokens: usage.tokens_cache_read, usdPerMTok: rates.cacheRead },
+    { name: 'cache write', tokens: usage.tokens_cache_write, usdPerMTok: rates.cacheWrite },
+    { name: 'output', tokens: Math.max(0, usage.tokens_completion - usage.tokens_reasoning), usdPerMTok: rates.output },
+    { name: 'reasoning', tokens: usage.tokens_reasoning, usdPerMTok: rates.reasoning },
+  ];
 }
