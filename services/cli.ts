@@ -16,6 +16,7 @@ import { Normalizer } from './processors/genai/rows.js';
 import { backfillRollups, replayKafka } from './ops/backfill.js';
 import { runDemo } from './ops/demo.js';
 import { explainCost } from './ops/cost-explain.js';
+import { backfillCost } from './ops/backfill-cost.js';
 import { PriceTable } from './processors/genai/pricing.js';
 import { createLogger } from './shared/log.js';
 import { COMPONENTS, type ComponentName, LocalStack, formatStatus } from './stack/stack.js';
@@ -40,6 +41,7 @@ commands:
   cost explain ID    a trace's (or span's) model calls: tokens x price per kind, the price row used, the stored cost
   backfill rollups   rebuild the rollups from spans_raw for --from ISO-TIME [--to ISO-TIME] (idempotent)
   hash-key KEY       print the SHA-256 to configure an ingest API key with (keys are stored hashed)
+  backfill cost      re-price the model calls stored since --from ISO-TIME [--to ISO-TIME] with today's prices, rebuild the rollups
   backfill replay    store what spans_raw lacks from the Kafka topic since --from ISO-TIME (needs KAFKA_BROKERS)
 
 Configuration: otel-collector.yaml (or --config / TRACEHOUSE_CONFIG) plus environment overrides;
@@ -155,7 +157,7 @@ function time(v: string | undefined, name: string, fallback?: Date): Date {
 }
 
 async function runBackfill(config: Config, what: string | undefined, from: string | undefined, to: string | undefined): Promise<void> {
-  if (what !== 'rollups' && what !== 'replay') throw new ConfigError('backfill needs "rollups" or "replay"');
+  if (what !== 'rollups' && what !== 'replay' && what !== 'cost') throw new ConfigError('backfill needs "rollups", "replay" or "cost"');
   const range = { from: time(from, '--from'), to: time(to, '--to', new Date()) };
   if (range.to <= range.from) throw new ConfigError('--to must be after --from');
   const log = createLogger('backfill');
@@ -163,6 +165,7 @@ async function runBackfill(config: Config, what: string | undefined, from: strin
   try {
     await migrate(ch.client, config.exporters.clickhouse, log);
     if (what === 'rollups') return await backfillRollups(ch.client, config.exporters.clickhouse.database, range);
+    if (what === 'cost') return void (await backfillCost(ch.client, config.exporters.clickhouse.database, range, new PriceTable(config.processors.genai.prices)));
     if (config.kafka.brokers.length === 0) throw new ConfigError('backfill replay needs KAFKA_BROKERS');
     await replayKafka({
       kafka: createKafka(config.kafka.brokers, `${config.kafka.clientId}-replay`, log),

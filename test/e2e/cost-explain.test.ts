@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { explainCost } from '../../services/ops/cost-explain.js';
+import { backfillCost } from '../../services/ops/backfill-cost.js';
 import { PRICE_VERSION, PriceTable } from '../../services/processors/genai/pricing.js';
 import { ConfigError } from '../../services/shared/config-error.js';
 import { generate } from '../harness/generated-traces.js';
@@ -48,6 +49,39 @@ describe('tracehouse cost explain', () => {
     assert.match(text, new RegExp(`${calls.length} model calls?, stored cost \\$`));
     // One span alone.
     assert.match(await explain(calls[0]!.span_id), new RegExp(`^span ${calls[0]!.span_id} `));
+  });
+
+  it('backfill cost re-prices the stored calls with new prices and rebuilds the rollups to match, the same on a second run', async () => {
+    const db = pipeline.config.exporters.clickhouse.database;
+    const range = { from: new Date(Date.now() - 30 * 60_000), to: new Date(Date.now() + 60_000) };
+    const tenants = ['tenant-0', 'tenant-1', 'tenant-2'];
+    const newPrices = new PriceTable([{ provider: 'openai', model: 'gpt-4o', effective_from: '2020-01-01', input: 100, output: 200, cache_read: 50 }]);
+    const totals = async (): Promise<{ raw: string; rollup: string }> => {
+      const [raw] = await pipeline.query<{ c: string }>(`SELECT toString(sum(cost_usd)) AS c FROM ${db}.spans_raw WHERE has({t: Array(String)}, tenant_id) AND gen_ai_operation = 'chat'`, { t: tenants });
+      const [rollup] = await pipeline.query<{ c: string }>(`SELECT toString(sum(cost_usd)) AS c FROM ${db}.llm_minute WHERE has({t: Array(String)}, tenant_id)`, { t: tenants });
+      return { raw: raw!.c, rollup: rollup!.c };
+    };
+    const before = await totals();
+    assert.equal(before.raw, before.rollup);
+    const result = await backfillCost(pipeline.app.clickhouse!.client, db, range, newPrices);
+    assert.ok(result.calls > 0);
+    const rows = await pipeline.query<Record<string, string>>(
+      `SELECT model, provider, toString(toDate(start_ts)) AS day, tokens_prompt, tokens_completion, tokens_cache_read, tokens_cache_write, tokens_reasoning, toString(cost_usd) AS cost, cost_source, price_version
+       FROM ${db}.spans_raw WHERE has({t: Array(String)}, tenant_id) AND gen_ai_operation = 'chat'`,
+      { t: tenants },
+    );
+    for (const r of rows) {
+      const usage = { tokens_prompt: Number(r.tokens_prompt), tokens_completion: Number(r.tokens_completion), tokens_cache_read: Number(r.tokens_cache_read), tokens_cache_write: Number(r.tokens_cache_write), tokens_reasoning: Number(r.tokens_reasoning) };
+      const want = newPrices.cost(r.model!, r.provider!, r.day!, usage, null);
+      assert.equal(r.cost_source, want.cost_source, `${r.model}`);
+      assert.ok(Math.abs(Number(r.cost) - want.cost_usd) < 1e-9, `${r.model}: ${r.cost} vs ${want.cost_usd}`);
+      assert.equal(r.price_version, `${PRICE_VERSION}+custom1`);
+    }
+    const after = await totals();
+    assert.notEqual(after.raw, before.raw, 'gpt-4o calls now cost more');
+    assert.equal(after.rollup, after.raw, 'llm_minute rebuilt to the new costs');
+    await backfillCost(pipeline.app.clickhouse!.client, db, range, newPrices);
+    assert.deepEqual(await totals(), after, 'a second run changes nothing');
   });
 
   it('refuses an id that is neither a trace nor a span id, and says when nothing is stored', async () => {
