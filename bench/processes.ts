@@ -19,7 +19,7 @@ export interface ServiceProcess {
 }
 
 /** Starts `tracehouse <mode>` and resolves once its /readyz answers 200. */
-export async function startService(mode: 'receiver' | 'consumer', env: NodeJS.ProcessEnv, profileDir?: string): Promise<ServiceProcess> {
+export async function startService(mode: 'receiver' | 'consumer' | 'start', env: NodeJS.ProcessEnv, profileDir?: string): Promise<ServiceProcess> {
   const [otlpPort, adminPort] = [await freePort(), await freePort()];
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`, `--cpu-prof-name=${mode}.cpuprofile`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/services/cli.js'), mode], {
@@ -48,7 +48,7 @@ export async function startService(mode: 'receiver' | 'consumer', env: NodeJS.Pr
     name: mode,
     pid: child.pid!,
     adminUrl,
-    otlpUrl: mode === 'receiver' ? `http://127.0.0.1:${otlpPort}` : undefined,
+    otlpUrl: mode === 'consumer' ? undefined : `http://127.0.0.1:${otlpPort}`,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       const code = await exited;

@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench-results.json' },
     'micro-only': { type: 'boolean', default: false },
     'skip-micro': { type: 'boolean', default: false },
+    /** `tracehouse start` without Kafka (the local durable log) instead of receiver -> Kafka -> consumer. */
+    direct: { type: 'boolean', default: false },
     /** Write V8 CPU profiles of the receiver and consumer processes into this directory. */
     profile: { type: 'string' },
   },
@@ -58,6 +60,8 @@ interface LoadResult {
   retried: number;
   seconds: number;
   probes: Map<string, number>;
+  /** Milliseconds from send to answer of each acknowledged request, sorted. */
+  ackMs: number[];
 }
 
 type Post = (body: Uint8Array) => Promise<number>;
@@ -83,7 +87,7 @@ function poster(url: string, encoding: Encoding, gzip: boolean, concurrency: num
 async function load(url: string, requests: PrebuiltRequest[], opts: { encoding: Encoding; gzip: boolean; seconds: number; concurrency: number; rate?: number; probes: boolean }): Promise<LoadResult> {
   const main = poster(url, opts.encoding, opts.gzip, opts.concurrency);
   const probeClient = poster(url, 'protobuf', false, 1);
-  const result: LoadResult = { acceptedSpans: 0, requests: 0, retried: 0, seconds: 0, probes: new Map() };
+  const result: LoadResult = { acceptedSpans: 0, requests: 0, retried: 0, seconds: 0, probes: new Map(), ackMs: [] };
   let next = 0;
   const started = performance.now();
   const deadline = started + opts.seconds * 1000;
@@ -97,9 +101,13 @@ async function load(url: string, requests: PrebuiltRequest[], opts: { encoding: 
         if (due > performance.now()) await new Promise((w) => setTimeout(w, due - performance.now()));
       }
       const r = requests[i % requests.length]!;
+      const sent = performance.now();
       const status = await main.post(r.body);
       result.requests++;
-      if (status === 200) result.acceptedSpans += r.spans;
+      if (status === 200) {
+        result.acceptedSpans += r.spans;
+        result.ackMs.push(performance.now() - sent);
+      }
       else if (status === 429 || status === 503) {
         result.retried++;
         await new Promise((w) => setTimeout(w, 100));
@@ -115,6 +123,7 @@ async function load(url: string, requests: PrebuiltRequest[], opts: { encoding: 
   })();
   await Promise.all([...workers, prober]);
   result.seconds = (performance.now() - started) / 1000;
+  result.ackMs.sort((a, b) => a - b);
   main.close();
   probeClient.close();
   return result;
@@ -166,12 +175,21 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
   const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${id}`, CLICKHOUSE_URL: endpoint.url, CLICKHOUSE_USER: endpoint.username, CLICKHOUSE_PASSWORD: endpoint.password, KAFKA_PRODUCER_CLIENT: args['kafka-client'], KAFKA_TOPIC_PARTITIONS: args.partitions };
   const services: ServiceProcess[] = [];
   try {
-    const consumer = await startService('consumer', env, args.profile);
-    services.push(consumer);
-    const receiver = await startService('receiver', env, args.profile);
-    services.push(receiver);
-    const pids = new Map<string, number>([['receiver', receiver.pid], ['consumer', consumer.pid], ['clickhouse server', server!.pid!]]);
-    if (broker?.pid !== undefined) pids.set('kafka broker', broker.pid);
+    const pids = new Map<string, number>([['clickhouse server', server!.pid!]]);
+    let receiver: ServiceProcess;
+    if (args.direct) {
+      // One process, its local durable log in the bench's data directory where Kafka would be.
+      receiver = await startService('start', { ...env, KAFKA_BROKERS: '', TRACEHOUSE_DATA_DIR: dataDir }, args.profile);
+      services.push(receiver);
+      pids.set('tracehouse start', receiver.pid);
+    } else {
+      const consumer = await startService('consumer', env, args.profile);
+      services.push(consumer);
+      receiver = await startService('receiver', env, args.profile);
+      services.push(receiver);
+      pids.set('receiver', receiver.pid).set('consumer', consumer.pid);
+      if (broker?.pid !== undefined) pids.set('kafka broker', broker.pid);
+    }
     pids.set('load generator', process.pid);
     const sampler = new ProcessSampler(pids);
     sampler.start();
@@ -194,7 +212,9 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
 
     const accepted = r.acceptedSpans / r.seconds;
     const committed = r.acceptedSpans / allStored;
-    record('accepted_spans_per_s', 'receiver accepted (acks=all)', accepted, 'spans/s');
+    record('accepted_spans_per_s', args.direct ? 'receiver accepted (on disk in the local log)' : 'receiver accepted (acks=all)', accepted, 'spans/s');
+    record('ack_p50_ms', `ack latency p50 (${r.ackMs.length} requests of ${requests[0]!.spans} spans, ${concurrency} connections)`, percentile(r.ackMs, 50), 'ms', 1);
+    record('ack_p99_ms', 'ack latency p99', percentile(r.ackMs, 99), 'ms', 1);
     record('committed_spans_per_s', 'end to end, stored in ClickHouse', committed, 'spans/s');
     record('drain_after_load_s', 'drain time after load stopped', allStored - r.seconds, 's', 1);
     record('spans_total', 'spans accepted = spans stored', r.acceptedSpans, 'spans');
@@ -232,7 +252,7 @@ async function main(): Promise<void> {
   }
   let broker: KafkaBroker | undefined;
   let brokers = process.env.KAFKA_BROKERS;
-  const needsBroker = !args.target && !(args['micro-only'] && args['skip-micro']);
+  const needsBroker = !args.target && !args.direct && !(args['micro-only'] && args['skip-micro']);
   if (needsBroker && !brokers) {
     broker = await startKafkaBroker();
     brokers = broker.brokers;
@@ -240,7 +260,8 @@ async function main(): Promise<void> {
   try {
     if (!args['skip-micro'] && brokers) await kafkaProduceConsume(record, brokers);
     if (!args['micro-only']) {
-      process.stdout.write(`tracehouse bench: ${args.target ? `load against ${args.target}` : 'receiver -> Kafka -> consumer -> ClickHouse'} for ${args.duration} s...\n`);
+      const what = args.target ? `load against ${args.target}` : args.direct ? 'tracehouse start: receiver -> local durable log -> ClickHouse' : 'receiver -> Kafka -> consumer -> ClickHouse';
+      process.stdout.write(`tracehouse bench: ${what} for ${args.duration} s...\n`);
       await endToEnd(broker, brokers ?? '');
     }
   } finally {

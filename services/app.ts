@@ -1,9 +1,9 @@
 // A Tracehouse process: the pipelines of service.pipelines that its mode runs, assembled from the
 // component registry (component/builder.ts), plus the admin endpoint. `tracehouse receiver` runs the
 // pipelines with the otlp receiver, `tracehouse consumer` those with the kafka receiver, `start` all.
-// `start` without Kafka brokers runs the local direct path instead: each otlp pipeline exports
-// through genai and batch to clickhouse (answering only after the INSERT), and pipelines that read
-// Kafka are left out; it says so in its log.
+// `start` without Kafka brokers puts the local durable log (local_log exporter and receiver) where
+// the kafka ones are: the receiver answers once the log has the spans on disk, and the log is read
+// into ClickHouse by the same exactly-once protocol; it says so in its log.
 import type { Kafka } from 'kafkajs';
 import { buildService } from './component/builder.js';
 import type { Resources } from './component/component.js';
@@ -14,6 +14,7 @@ import { type ClickHouseHandle, openClickHouse } from './shared/clickhouse/clien
 import type { Config, PipelineConfig } from './config.js';
 import { ConfigError } from './shared/config-error.js';
 import { createKafka } from './shared/kafka.js';
+import { LocalLog } from './shared/local-log.js';
 import type { Logger } from './shared/log.js';
 import { Registry } from './shared/metrics.js';
 
@@ -44,15 +45,13 @@ export function pipelinesFor(mode: Mode, config: Config, log: Logger): Record<st
     return Object.fromEntries(chosen);
   }
   if (config.kafka.brokers.length > 0) return Object.fromEntries(all);
-  const direct = all
-    .filter(([, p]) => !has(p, 'kafka'))
-    .map(([name, p]): [string, PipelineConfig] => {
-      if (!p.exporters.includes('kafka')) return [name, p];
-      log.info('no Kafka brokers configured: this pipeline writes to ClickHouse directly', { pipeline: name });
-      const processors = [...p.processors.filter((id) => id !== 'genai' && id !== 'batch'), 'genai', 'batch'];
-      return [name, { receivers: p.receivers, processors, exporters: ['clickhouse'] }];
-    });
-  return Object.fromEntries(direct);
+  const local = (ids: string[]): string[] => ids.map((id) => (id === 'kafka' ? 'local_log' : id));
+  const swapped = all.map(([name, p]): [string, PipelineConfig] => {
+    if (!has(p, 'kafka') && !p.exporters.includes('kafka')) return [name, p];
+    log.info('no Kafka brokers configured: this pipeline uses the local durable log instead', { pipeline: name });
+    return [name, { receivers: local(p.receivers), processors: p.processors, exporters: local(p.exporters) }];
+  });
+  return Object.fromEntries(swapped);
 }
 
 /** One ClickHouse connection and one Kafka client per process, opened when a component first needs them. */
@@ -60,7 +59,13 @@ function sharedResources(config: Config, log: Logger): Resources & { opened(): C
   let clickhouse: Promise<ClickHouseHandle> | undefined;
   let handle: ClickHouseHandle | undefined;
   let kafka: Kafka | undefined;
+  const localLogs = new Map<string, Promise<LocalLog>>();
   return {
+    localLog: (opts) => {
+      let opened = localLogs.get(opts.directory);
+      if (opened === undefined) localLogs.set(opts.directory, (opened = LocalLog.open({ ...opts, log: log.child('local-log') })));
+      return opened;
+    },
     clickhouse: () =>
       (clickhouse ??= openClickHouse(config.exporters.clickhouse, log.child('clickhouse')).then((h) => {
         handle = h;
@@ -70,6 +75,7 @@ function sharedResources(config: Config, log: Logger): Resources & { opened(): C
     opened: () => handle,
     close: async () => {
       await (await clickhouse?.catch(() => undefined))?.close();
+      for (const opened of localLogs.values()) await (await opened.catch(() => undefined))?.close();
     },
   };
 }

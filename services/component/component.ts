@@ -7,6 +7,7 @@ import type { Kafka } from 'kafkajs';
 import type { EncodedTrace } from '../otlp/split.js';
 import type { ClickHouseHandle } from '../shared/clickhouse/client.js';
 import type { Section } from '../shared/config.js';
+import type { LocalLog } from '../shared/local-log.js';
 import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
 import type { TenancyDefaults } from '../otlp/attributes.js';
@@ -84,6 +85,8 @@ export interface RowsConsumer {
 export interface Resources {
   clickhouse(): Promise<ClickHouseHandle>;
   kafka(): Kafka;
+  /** The local durable log of `directory`, one per process whoever asks first (its exporter, or a receiver draining it). */
+  localLog(opts: { directory: string; maxBytes: number; segmentBytes: number }): Promise<LocalLog>;
 }
 
 /** Identifies a component type: the builder looks its settings up by it. */

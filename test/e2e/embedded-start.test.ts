@@ -42,18 +42,28 @@ describe('tracehouse start (local ClickHouse server, no Kafka)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** `tracehouse query` until its rows satisfy `done` (the spans reach ClickHouse a batch after their ack). */
+  async function queryWhen(sql: string, done: (rows: Array<Record<string, string>>) => boolean): Promise<Array<Record<string, string>>> {
+    let rows: Array<Record<string, string>> = [];
+    await waitFor(async () => {
+      const { stdout } = await run(process.execPath, [CLI, 'query', sql], { cwd: ROOT, env });
+      rows = stdout.trim() === '' ? [] : stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+      return done(rows);
+    }, 20_000, sql);
+    return rows;
+  }
+
   it('prints where to send spans and how to query', () => {
     assert.match(stderr, new RegExp(`http://127\\.0\\.0\\.1:${otlpPort}/v1/traces`));
     assert.match(stderr, new RegExp(`OTLP/gRPC traces to  127\\.0\\.0\\.1:${grpcPort}`));
     assert.match(stderr, /npx tracehouse query/);
-    assert.match(stderr, /not configured: direct path/);
+    assert.match(stderr, /not configured: the local durable log \(.*local-log\) takes its place/);
   });
 
   it('stores SDK traces and answers `tracehouse query` through the running instance', async () => {
     assert.ok(await exportAgentRuns(`http://127.0.0.1:${otlpPort}`, 4, { 'service.name': 'newcomer-agent', 'tenant.id': 'newcomer' }));
-    // Acked only after the INSERT: the rows are queryable as soon as the export returned.
-    const { stdout } = await run(process.execPath, [CLI, 'query', "SELECT operation, count() AS n FROM telemetry.spans_raw WHERE tenant_id = 'newcomer' GROUP BY operation ORDER BY operation"], { cwd: ROOT, env });
-    const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as { operation: string; n: string });
+    // Acked once on disk in the local log; queryable after its next batch (BATCH_TIMEOUT here: 100 ms).
+    const rows = await queryWhen("SELECT operation, count() AS n FROM telemetry.spans_raw WHERE tenant_id = 'newcomer' GROUP BY operation ORDER BY operation", (r) => r.reduce((n, x) => n + Number(x.n), 0) >= 20);
     assert.deepEqual(rows, [
       { operation: 'chat gpt-4o', n: '8' },
       { operation: 'execute_tool calculator', n: '4' },
@@ -64,16 +74,15 @@ describe('tracehouse start (local ClickHouse server, no Kafka)', () => {
 
   it('stores traces a real OTLP/gRPC exporter sends to :4317-style endpoint', async () => {
     assert.ok(await exportAgentRuns(`http://127.0.0.1:${grpcPort}`, 2, { 'service.name': 'grpc-agent', 'tenant.id': 'newcomer-grpc' }, { protocol: 'grpc', gzip: true }));
-    const { stdout } = await run(process.execPath, [CLI, 'query', "SELECT count() AS n, uniqExact(span_id) AS spans FROM telemetry.spans_raw WHERE tenant_id = 'newcomer-grpc'"], { cwd: ROOT, env });
-    assert.deepEqual(JSON.parse(stdout.trim()), { n: '10', spans: '10' });
+    const rows = await queryWhen("SELECT count() AS n, uniqExact(span_id) AS spans FROM telemetry.spans_raw WHERE tenant_id = 'newcomer-grpc'", (r) => Number(r[0]?.n) >= 10);
+    assert.deepEqual(rows, [{ n: '10', spans: '10' }]);
   });
 
   it('tracehouse demo sends multi-tenant agent traffic that lands and is queryable', async () => {
     const demo = await run(process.execPath, [CLI, 'demo', '--endpoint', `http://127.0.0.1:${otlpPort}`, '--rate', '20', '--duration', '2'], { cwd: ROOT, env });
     assert.match(demo.stderr, /demo: \d+ runs, \d+ spans sent/);
     assert.doesNotMatch(demo.stderr, /exports failed/);
-    const { stdout } = await run(process.execPath, [CLI, 'query', "SELECT tenant_id, countIf(gen_ai_operation = 'chat') AS llm, countIf(gen_ai_operation = 'execute_tool') AS tools, countIf(cost_source = 'computed') AS priced, uniqExact(provider) AS providers FROM telemetry.spans_raw WHERE tenant_id IN ('acme', 'globex', 'initech') GROUP BY tenant_id ORDER BY tenant_id"], { cwd: ROOT, env });
-    const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    const rows = await queryWhen("SELECT tenant_id, countIf(gen_ai_operation = 'chat') AS llm, countIf(gen_ai_operation = 'execute_tool') AS tools, countIf(cost_source = 'computed') AS priced, uniqExact(provider) AS providers FROM telemetry.spans_raw WHERE tenant_id IN ('acme', 'globex', 'initech') GROUP BY tenant_id ORDER BY tenant_id", (r) => r.length === 3);
     assert.deepEqual(rows.map((r) => r.tenant_id), ['acme', 'globex', 'initech']);
     for (const r of rows) {
       assert.ok(Number(r.llm) > 0 && Number(r.tools) > 0 && Number(r.priced) > 0, JSON.stringify(r));

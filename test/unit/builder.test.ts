@@ -2,6 +2,7 @@
 // processor order, fan-out to several exporters, one receiver or exporter shared by two pipelines,
 // start and shutdown order, data kinds that do not line up, and a start that fails half way.
 import assert from 'node:assert/strict';
+import { unusedResources } from '../harness/resources.js';
 import { describe, it } from 'node:test';
 import { FactoryRegistry, buildService } from '../../services/component/builder.js';
 import { type Component, type ExporterFactory, type ProcessorFactory, type ReceiverFactory, type RowsConsumer, STATELESS, type TracesConsumer } from '../../services/component/component.js';
@@ -65,7 +66,7 @@ function harness() {
   });
   const registry = new FactoryRegistry([receiver('in'), receiver('in2'), append('a'), append('b'), toRows, exporter('out'), exporter('out2'), exporter('broken', true)]);
   const build = (pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>) =>
-    buildService(pipelines, registry, { configs: NO_SETTINGS, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
+    buildService(pipelines, registry, { configs: NO_SETTINGS, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: unusedResources });
   const send = (receiver: string) => senders[receiver]!.consumeTraces({ resourceSpans: [{ resource: { attributes: [], droppedAttributesCount: 0 }, scopeSpans: [], schemaUrl: 'req' }] }, { tenant: undefined });
   return { events, received, build, send };
 }
@@ -108,7 +109,7 @@ describe('pipeline builder', () => {
       { kind: 'exporter', type: 'down', consumes: 'traces', parseConfig: () => undefined, create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new RetryableError('down')) }) },
     ]);
     let sender: TracesConsumer | undefined;
-    const service = await buildService({ traces: { receivers: ['in'], processors: [], exporters: ['refuses', 'down'] } }, registry, { configs: NO_SETTINGS, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
+    const service = await buildService({ traces: { receivers: ['in'], processors: [], exporters: ['refuses', 'down'] } }, registry, { configs: NO_SETTINGS, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: unusedResources });
     await service.start();
     await assert.rejects(sender!.consumeTraces({ resourceSpans: [] }, { tenant: undefined }), (err: unknown) => err instanceof RetryableError);
   });
@@ -134,7 +135,7 @@ describe('pipeline builder', () => {
     };
     const registry = new FactoryRegistry([source, sink]);
     const configs = resolveConfig({ receivers: { in: { port: 7 } }, exporters: { out: { path: '/tmp/x' } }, service: { pipelines: { traces: { receivers: ['in'], exporters: ['out'] } } } }, {}, registry);
-    await buildService(configs.pipelines, registry, { configs, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } } });
+    await buildService(configs.pipelines, registry, { configs, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: unusedResources });
     assert.deepEqual(seen, [7, '/tmp/x']);
     assert.throws(() => resolveConfig({ receivers: { in: { port: 'x' } }, exporters: { out: null }, service: { pipelines: { traces: { receivers: ['in'], exporters: ['out'] } } } }, {}, registry), /^ConfigError: receivers\.in\.port must be a non-negative integer, got "x"$/);
   });
@@ -162,7 +163,10 @@ describe('the pipelines each mode runs', () => {
     assert.deepEqual(pipelinesFor('all', config('k:9092'), silent), config('k:9092').pipelines);
   });
 
-  it('start without brokers exports the otlp pipeline through genai and batch to clickhouse and leaves Kafka out', () => {
-    assert.deepEqual(pipelinesFor('all', config(''), silent), { 'traces/ingest': { receivers: ['otlp'], processors: ['attributes', 'genai', 'batch'], exporters: ['clickhouse'] } });
+  it('start without brokers puts the local durable log where Kafka was, in both pipelines', () => {
+    assert.deepEqual(pipelinesFor('all', config(''), silent), {
+      'traces/ingest': { receivers: ['otlp'], processors: ['attributes'], exporters: ['local_log'] },
+      'traces/store': { receivers: ['local_log'], processors: ['genai', 'batch'], exporters: ['clickhouse'] },
+    });
   });
 });

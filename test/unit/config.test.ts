@@ -143,7 +143,7 @@ describe('config', () => {
     const direct = { receivers: ['otlp'], processors: ['attributes', 'genai', 'batch'], exporters: ['clickhouse'] };
     assert.deepEqual(withPipelines({ traces: direct }).pipelines, { traces: direct });
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], processors: [], exporters: ['kafka'] } }), /service\.pipelines\.traces\.processors: a pipeline with the otlp receiver starts with the attributes processor/);
-    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: ['zipkin'] } }), /^ConfigError: service\.pipelines\.traces\.exporters\[0\]: unknown exporter "zipkin" \(known types: kafka, clickhouse\)$/);
+    assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: ['zipkin'] } }), /^ConfigError: service\.pipelines\.traces\.exporters\[0\]: unknown exporter "zipkin" \(known types: kafka, local_log, clickhouse\)$/);
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], exporters: ['kafka'] } }, { receivers: { otlp: null } }), /service\.pipelines\.traces\.exporters\[0\]: exporter "kafka" is not configured: add it under exporters:/);
     assert.throws(() => withPipelines({ 'traces/x': { receivers: [], exporters: ['kafka'] } }), /service\.pipelines\.traces\/x: a pipeline needs at least one receiver/);
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], processors: ['attributes'], exporters: [] } }), /service\.pipelines\.traces: a pipeline needs at least one exporter/);

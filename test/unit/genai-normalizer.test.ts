@@ -1,6 +1,7 @@
 // The GenAI normalizer: the dialect fixtures (test/fixtures/genai-dialects.ts, each row asserting every
 // canonical column), the price sources, the content policy, and the genai processor's metrics.
 import assert from 'node:assert/strict';
+import { unusedResources } from '../harness/resources.js';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decodeTracesJson } from '../../services/otlp/json.js';
@@ -202,7 +203,7 @@ describe('genai processor', () => {
         registry,
         log: createLogger('test', 100),
         reportFatal: (err) => assert.fail(err),
-        resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } },
+        resources: unusedResources,
       },
       { consumeRows: async (rows) => void stored.push(rows) },
     )) as TracesConsumer;

@@ -4,6 +4,7 @@
 // pipeline. The pipeline behind it is a recording consumer; the SDK-to-ClickHouse tests cover the
 // real one.
 import assert from 'node:assert/strict';
+import { unusedResources } from '../harness/resources.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -95,7 +96,7 @@ async function receiver(otlp: Record<string, unknown>, env: NodeJS.ProcessEnv = 
       registry: new Registry(),
       log: createLogger('test', 100),
       reportFatal: (err) => assert.fail(err),
-      resources: { clickhouse: () => Promise.reject(new Error('unused')), kafka: () => { throw new Error('unused'); } },
+      resources: unusedResources,
     },
     next,
   )) as OtlpReceiver;

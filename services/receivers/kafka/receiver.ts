@@ -3,18 +3,15 @@
 // INSERT of their rows, so the pipeline after it must be able to take part: the genai processor maps
 // each message to rows, the batch processor sets the batch limits, and the clickhouse exporter
 // inserts each offset range with its dedup token.
-import type { Component, CreateSettings, ExactlyOnceStage, ReceiverFactory, TracesConsumer } from '../../component/component.js';
+import type { Component, CreateSettings, ReceiverFactory, TracesConsumer } from '../../component/component.js';
 import { decodeMessage } from './decode.js';
 import { KafkaSource } from './kafka-source.js';
-import { PartitionBatches, type RowsKind } from './partition-batches.js';
+import { PartitionBatches } from './partition-batches.js';
 import { ConfigError } from '../../shared/config-error.js';
 import { kafkaExporterFactory } from '../../exporters/kafka/factory.js';
 import { type KafkaReceiverConfig, parseKafkaReceiverConfig } from './config.js';
-import { type NormalizedRows, mergeRows, rowCount } from '../../processors/genai/rows.js';
-
-type Stage = { [K in keyof ExactlyOnceStage]-?: NonNullable<ExactlyOnceStage[K]> };
-
-const normalizedRows: RowsKind<NormalizedRows> = { empty: () => ({ spans: [], events: [] }), count: rowCount, merge: mergeRows };
+import type { NormalizedRows } from '../../processors/genai/rows.js';
+import { type Stage, exactlyOnceStage, normalizedRows } from '../exactly-once.js';
 
 export class KafkaReceiver implements Component {
   private source: KafkaSource | undefined;
@@ -64,11 +61,8 @@ export const kafkaReceiverFactory = {
   produces: 'traces',
   parseConfig: parseKafkaReceiverConfig,
   create: async (settings, next: TracesConsumer) => {
-    const stage = next.exactlyOnce;
-    if (stage?.batch === undefined || stage.sink === undefined) {
-      throw new ConfigError(`${settings.pipeline}: the kafka receiver stores exactly once, committing offsets only after their INSERT: its pipeline must be processors [genai, batch] and exporter clickhouse, in one pipeline`);
-    }
+    const stage = exactlyOnceStage('kafka', settings.pipeline, next);
     if (settings.config.brokers.length === 0) throw new ConfigError('the kafka receiver needs Kafka: set KAFKA_BROKERS or exporters.kafka.brokers');
-    return new KafkaReceiver(settings, { normalize: stage.normalize, batch: stage.batch, sink: stage.sink });
+    return new KafkaReceiver(settings, stage);
   },
 } satisfies ReceiverFactory<KafkaReceiverConfig>;

@@ -1,0 +1,123 @@
+// The local_log receiver: reads the local durable log (shared/local-log.ts) through the same
+// exactly-once batch protocol the kafka receiver runs (partition-batches.ts), the log's offsets in
+// place of a partition's: a pending marker before each INSERT, the INSERT with its dedup token, the
+// commit after. Committed segments are deleted. Runs in the process that writes the log (it reads
+// what that process made durable), or alone to drain a log left by a stopped one.
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Component, CreateSettings, ReceiverFactory, TracesConsumer } from '../../component/component.js';
+import { type LocalLogConfig, parseLocalLogConfig } from '../../exporters/local-log/exporter.js';
+import type { NormalizedRows } from '../../processors/genai/rows.js';
+import type { LocalLog, LogReader } from '../../shared/local-log.js';
+import { type Stage, exactlyOnceStage, normalizedRows } from '../exactly-once.js';
+import { decodeMessage } from '../kafka/decode.js';
+import { type Committed, type LogMessage, type OffsetStore, PartitionBatches } from '../kafka/partition-batches.js';
+// Records per read: each is decoded and normalized in one go, so this bounds how long a read holds the event loop the receiver answers on.
+const READ_RECORDS = 100;
+const IDLE_POLL_MS = 200;
+
+export class LocalLogReceiver implements Component, OffsetStore {
+  private log: LocalLog | undefined;
+  private batches: PartitionBatches<NormalizedRows> | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  /** Set by seek(): the reader restarts there, and reads begun before are stale. */
+  private seekTo: bigint | null = null;
+  private seeks = 0;
+  private wake: () => void = () => undefined;
+
+  constructor(
+    private readonly settings: CreateSettings<LocalLogConfig>,
+    private readonly stage: Stage,
+  ) {}
+
+  async start(): Promise<void> {
+    const { registry, log } = this.settings;
+    this.log = await this.settings.resources.localLog(this.settings.config);
+    const deadLettered = registry.counter('tracehouse_local_log_dead_letter_total', 'Local log records that could not be decoded or stored, written to dead-letter.jsonl.');
+    this.batches = new PartitionBatches<NormalizedRows>({
+      // The log's id keeps the dedup tokens of a new log apart from an old one's.
+      topic: `local-log-${this.log.id}`,
+      ...this.stage.batch,
+      offsets: this,
+      sink: this.stage.sink,
+      rows: normalizedRows,
+      decode: (message) => this.stage.normalize(decodeMessage('otlp_proto', message.value).data),
+      deadLetter: async (_partition, message, reason, stage) => {
+        log.error('local log record sent to dead-letter.jsonl', { offset: message.offset, stage, reason });
+        const line = JSON.stringify({ offset: message.offset, stage, reason, key: message.key?.toString() ?? null, value: message.value?.toString('base64') ?? null });
+        await appendFile(join(this.settings.config.directory, 'dead-letter.jsonl'), `${line}\n`);
+        deadLettered.inc({ stage });
+      },
+      fatal: (err) => this.settings.reportFatal(err),
+      registry,
+      log,
+      isRunning: () => this.running,
+    });
+    this.running = true;
+    await this.batches.assign([0]);
+    const onDurable = (): void => this.wake();
+    this.log.on('durable', onDurable);
+    this.loop = this.read().finally(() => this.log?.off('durable', onDurable));
+    log.info('local log receiver running', { directory: this.settings.config.directory, log_id: this.log.id, batch_rows: this.stage.batch.maxRows });
+  }
+
+  private async read(): Promise<void> {
+    let reader: LogReader | undefined;
+    while (this.running) {
+      if (this.seekTo !== null || reader === undefined) {
+        const from = this.seekTo ?? (await this.committed()).get(0)!.offset ?? 0n;
+        this.seekTo = null;
+        reader = await this.log!.reader(from);
+      }
+      const records = await reader.next(READ_RECORDS);
+      if (records.length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, IDLE_POLL_MS);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        continue;
+      }
+      const messages: LogMessage[] = records.map((r) => ({ offset: r.offset.toString(), key: r.key, value: r.value }));
+      const seeks = this.seeks;
+      await this.batches!.consume(this.batches!.epoch, 0, messages, { isStale: () => this.seeks !== seeks, resolveOffset: () => undefined, heartbeat: async () => undefined });
+    }
+  }
+
+  commit(_partition: number, offset: bigint, metadata: string): Promise<void> {
+    return this.log!.commit(offset, metadata);
+  }
+
+  async committed(): Promise<Map<number, Committed>> {
+    return new Map([[0, await this.log!.committed()]]);
+  }
+
+  seek(_partition: number, offset: bigint): void {
+    this.seekTo = offset;
+    this.seeks++;
+  }
+
+  ready(): boolean {
+    return this.running;
+  }
+
+  /** Stops reading, then flushes and commits what was read. */
+  async shutdown(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await this.batches?.flushAll();
+  }
+}
+
+export const localLogReceiverFactory = {
+  kind: 'receiver',
+  type: 'local_log' as const,
+  produces: 'traces',
+  parseConfig: parseLocalLogConfig,
+  create: async (settings, next: TracesConsumer) => new LocalLogReceiver(settings, exactlyOnceStage('local_log', settings.pipeline, next)),
+} satisfies ReceiverFactory<LocalLogConfig>;
