@@ -93,6 +93,7 @@ export class LocalLog extends EventEmitter {
   private queue: Pending[] = [];
   private flushing = false;
   private closed = false;
+  private commits: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly opts: LocalLogOptions,
@@ -220,8 +221,14 @@ export class LocalLog extends EventEmitter {
     return readCommitted(this.opts.directory);
   }
 
-  /** Stores the committed offset durably, then deletes the segments wholly below it. */
-  async commit(offset: bigint, metadata: string): Promise<void> {
+  /** Stores the committed offset durably, then deletes the segments wholly below it; commits apply in call order. */
+  commit(offset: bigint, metadata: string): Promise<void> {
+    const run = this.commits.then(() => this.store(offset, metadata));
+    this.commits = run.catch(() => undefined);
+    return run;
+  }
+
+  private async store(offset: bigint, metadata: string): Promise<void> {
     const path = join(this.opts.directory, 'committed.json');
     const tmp = `${path}.tmp`;
     const fh = await open(tmp, 'w');

@@ -58,7 +58,10 @@ export class LocalLogReceiver implements Component, OffsetStore {
     await this.batches.assign([0]);
     const onDurable = (): void => this.wake();
     this.log.on('durable', onDurable);
-    this.loop = this.read().finally(() => this.log?.off('durable', onDurable));
+    // A reader that cannot go on (a damaged record below the durable end) stops the process, as the Collector's fatal status does.
+    this.loop = this.read()
+      .catch((err: unknown) => this.settings.reportFatal(err as Error))
+      .finally(() => this.log?.off('durable', onDurable));
     log.info('local log receiver running', { directory: this.settings.config.directory, log_id: this.log.id, batch_rows: this.stage.batch.maxRows });
   }
 
