@@ -54,10 +54,11 @@ function list(o: Json, camel: string, snake = camel): Json[] {
   return v as Json[];
 }
 
-function obj(o: Json, camel: string, snake = camel): Json {
-  const v = field(o, camel, snake);
+/** A nested message; every one read this way has a one-word name, the same in camel and snake case. */
+function obj(o: Json, name: string): Json {
+  const v = field(o, name, name);
   if (v === undefined || v === null) return {};
-  if (!isObject(v)) throw new OtlpDecodeError(`${camel} must be an object`);
+  if (!isObject(v)) throw new OtlpDecodeError(`${name} must be an object`);
   return v;
 }
 

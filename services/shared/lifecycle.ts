@@ -2,7 +2,10 @@
 // commit), then exit 0; a second signal, or a stop that hangs past the grace period, exits 1.
 import type { Logger } from './log.js';
 
-export function exitOnSignal(stop: () => Promise<void>, log: Logger, graceMs = 30_000): void {
+/** How long the stop sequence may take before the process exits anyway. */
+const GRACE_MS = 30_000;
+
+export function exitOnSignal(stop: () => Promise<void>, log: Logger): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -12,9 +15,9 @@ export function exitOnSignal(stop: () => Promise<void>, log: Logger, graceMs = 3
     stopping = true;
     log.info('shutting down', { signal });
     const timer = setTimeout(() => {
-      log.error('shutdown exceeded grace period', { grace_ms: graceMs });
+      log.error('shutdown exceeded grace period', { grace_ms: GRACE_MS });
       process.exit(1);
-    }, graceMs);
+    }, GRACE_MS);
     timer.unref();
     stop().then(
       () => {

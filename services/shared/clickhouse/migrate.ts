@@ -47,8 +47,8 @@ export function parseMigrations(sql: string, params: SchemaParams): Migration[] 
   return migrations;
 }
 
-export async function migrate(client: ClickHouseClient, params: SchemaParams, log: Logger, sql = readFileSync(INIT_SQL_PATH, 'utf8')): Promise<number[]> {
-  const migrations = parseMigrations(sql, params);
+export async function migrate(client: ClickHouseClient, params: SchemaParams, log: Logger): Promise<number[]> {
+  const migrations = parseMigrations(readFileSync(INIT_SQL_PATH, 'utf8'), params);
   const db = params.database;
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
   await client.command({
