@@ -22,6 +22,11 @@ if (!process.env.CLICKHOUSE_URL && !process.execArgv.includes('--test')) {
   process.env.TRACEHOUSE_TEST_CLICKHOUSE_DIR = dataDir;
   process.once('exit', () => {
     server?.kill();
-    rmSync(dataDir, { recursive: true, force: true });
+    // The SIGKILLed server may still be finishing a write (a merge after heavy load) for a moment.
+    try {
+      rmSync(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+    } catch (err) {
+      process.stderr.write(`test-clickhouse: could not remove ${dataDir}: ${(err as Error).message}\n`);
+    }
   });
 }
