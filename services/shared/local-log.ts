@@ -38,7 +38,7 @@ interface Segment {
 }
 
 interface Pending {
-  frame: Buffer;
+  frames: Buffer[];
   done: (err?: Error) => void;
 }
 
@@ -49,17 +49,17 @@ function segmentName(first: bigint): string {
   return `${first.toString().padStart(SEGMENT_DIGITS, '0')}.log`;
 }
 
-function frame(key: Buffer | null, value: Buffer): Buffer {
-  const keyBytes = key ?? Buffer.alloc(0);
-  const payload = Buffer.allocUnsafe(4 + keyBytes.length + value.length);
+/** One record as written: length, CRC-32 of the payload, then the payload (key length + 1, key, value). */
+function frame(key: string | null, value: Uint8Array): Buffer {
+  const keyLength = key === null ? 0 : Buffer.byteLength(key);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + 4 + keyLength + value.length);
+  out.writeUInt32LE(4 + keyLength + value.length, 0);
   // Key length + 1, so that 0 means "no key".
-  payload.writeUInt32LE(key === null ? 0 : keyBytes.length + 1, 0);
-  keyBytes.copy(payload, 4);
-  value.copy(payload, 4 + keyBytes.length);
-  const header = Buffer.allocUnsafe(HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
-  header.writeUInt32LE(crc32(payload), 4);
-  return Buffer.concat([header, payload]);
+  out.writeUInt32LE(key === null ? 0 : keyLength + 1, HEADER_BYTES);
+  if (key !== null) out.write(key, HEADER_BYTES + 4);
+  out.set(value, HEADER_BYTES + 4 + keyLength);
+  out.writeUInt32LE(crc32(out.subarray(HEADER_BYTES)), 4);
+  return out;
 }
 
 /** Records of a segment's bytes up to the first torn or corrupt one; `valid` is where that one starts. */
@@ -91,6 +91,7 @@ export class LocalLog extends EventEmitter {
   /** Records below this offset are on disk. */
   private durable: bigint;
   private queue: Pending[] = [];
+  private queuedBytes = 0;
   private flushing = false;
   private closed = false;
   private commits: Promise<void> = Promise.resolve();
@@ -157,16 +158,16 @@ export class LocalLog extends EventEmitter {
   /** Resolves once every record is on disk, in order; rejects with LocalLogFullError past the cap. */
   append(records: ReadonlyArray<{ key: string | null; value: Uint8Array }>): Promise<void> {
     if (this.closed) return Promise.reject(new RetryableError('local log closed: shutting down'));
-    const frames = records.map((r) => frame(r.key === null ? null : Buffer.from(r.key), Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)));
+    const frames = records.map((r) => frame(r.key, r.value));
     const bytes = frames.reduce((n, f) => n + f.length, 0);
-    const queued = this.queue.reduce((n, p) => n + p.frame.length, 0);
-    if (this.sizeBytes + queued + bytes > this.opts.maxBytes) {
+    if (this.sizeBytes + this.queuedBytes + bytes > this.opts.maxBytes) {
       return Promise.reject(new LocalLogFullError(`local log full (${this.sizeBytes} bytes on disk, cap ${this.opts.maxBytes}): ClickHouse is behind or down; retry later`, 5));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ frame: Buffer.concat(frames), done: (err) => (err ? reject(err) : resolve()) });
+      this.queue.push({ frames, done: (err) => (err ? reject(err) : resolve()) });
+      this.queuedBytes += bytes;
       if (!this.flushing) void this.flush();
-    }).then(() => undefined);
+    });
   }
 
   /** One write and one fdatasync for everything queued meanwhile. */
@@ -175,13 +176,14 @@ export class LocalLog extends EventEmitter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0);
-        const records = batch.reduce((n, p) => n + countFrames(p.frame), 0);
+        const frames = batch.flatMap((p) => p.frames);
+        const data = Buffer.concat(frames);
+        this.queuedBytes -= data.length;
         try {
-          const data = Buffer.concat(batch.map((p) => p.frame));
           await this.active.write(data);
           await this.active.datasync();
           this.segments.at(-1)!.bytes += data.length;
-          this.nextOffset += BigInt(records);
+          this.nextOffset += BigInt(frames.length);
           this.durable = this.nextOffset;
           for (const p of batch) p.done();
           this.emit('durable', this.durable);
@@ -319,12 +321,6 @@ export class LogReader {
       await fh.close();
     }
   }
-}
-
-function countFrames(frames: Buffer): number {
-  let n = 0;
-  for (let pos = 0; pos < frames.length; pos += HEADER_BYTES + frames.readUInt32LE(pos)) n++;
-  return n;
 }
 
 async function readCommitted(directory: string): Promise<{ offset: bigint | null; metadata: string | null }> {
