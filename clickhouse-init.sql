@@ -332,3 +332,72 @@ SELECT
     `links.attributes`                                                    AS `Links.Attributes`,
     tenant_id, env, gen_ai_operation, model, tokens_total, cost_usd
 FROM {{database}}.spans_raw;
+
+-- migration: 0009_logs
+-- OTLP log records, one row each, except GenAI events (gen_ai.* event names), which go to
+-- events_raw beside span events. The body is text (arrays and maps as JSON); body_type and
+-- *_attribute_types say what a value was, as in spans_raw. logs_minute counts records per
+-- severity (the SeverityNumber range's name; the text when no number was sent) per minute.
+CREATE TABLE IF NOT EXISTS {{database}}.logs_raw
+(
+    tenant_id                LowCardinality(String),
+    env                      LowCardinality(String),
+    service_name             LowCardinality(String),
+    timestamp                DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    observed_timestamp       DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    severity_number          UInt8,
+    severity_text            LowCardinality(String),
+    body                     String CODEC(ZSTD(1)),
+    body_type                String CODEC(ZSTD(1)),
+    event_name               LowCardinality(String),
+    trace_id                 String CODEC(ZSTD(1)),
+    span_id                  String CODEC(ZSTD(1)),
+    trace_flags              UInt32,
+    attributes               Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    attribute_types          Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    dropped_attributes_count UInt32,
+    resource_attributes      Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    resource_attribute_types Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    resource_schema_url      LowCardinality(String),
+    scope_name               LowCardinality(String),
+    scope_version            LowCardinality(String),
+    scope_attributes         Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    scope_schema_url         LowCardinality(String),
+    content_truncated        UInt8,
+    content_dropped          UInt8,
+    normalizer_version       UInt16,
+    ingested_at              DateTime64(3) DEFAULT now64(3) CODEC(Delta(8), ZSTD(1)),
+    INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_body body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
+)
+ENGINE = MergeTree
+PARTITION BY toDate(timestamp)
+ORDER BY (tenant_id, toDate(timestamp), service_name, severity_number, timestamp)
+TTL toDateTime(timestamp) + INTERVAL {{ttl_days}} DAY DELETE
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS {{database}}.logs_minute
+(
+    minute       DateTime,
+    tenant_id    LowCardinality(String),
+    env          LowCardinality(String),
+    service_name LowCardinality(String),
+    severity     LowCardinality(String),
+    records      SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (tenant_id, service_name, severity, env, minute)
+TTL minute + INTERVAL 400 DAY DELETE
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.logs_minute_mv TO {{database}}.logs_minute AS
+SELECT
+    toStartOfMinute(toDateTime(timestamp)) AS minute,
+    tenant_id, env, service_name,
+    if(severity_number BETWEEN 1 AND 24, ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'][intDiv(severity_number - 1, 4) + 1], if(severity_text = '', 'UNSPECIFIED', upper(severity_text))) AS severity,
+    toUInt64(count()) AS records
+FROM {{database}}.logs_raw
+GROUP BY minute, tenant_id, env, service_name, severity;
+
+ALTER TABLE {{database}}.logs_minute_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;

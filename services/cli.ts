@@ -122,8 +122,8 @@ async function run(mode: Mode, config: Config): Promise<void> {
     const { http, grpc } = config.receivers.otlp;
     process.stderr.write(
       `\nTracehouse is running.\n` +
-        (http ? `  Send OTLP/HTTP traces to  http://${reachableHost(http.host)}:${app.otlpPort}/v1/traces  (OTEL_EXPORTER_OTLP_ENDPOINT=http://${reachableHost(http.host)}:${app.otlpPort})\n` : '') +
-        (grpc ? `  Send OTLP/gRPC traces to  ${reachableHost(grpc.host)}:${app.otlpGrpcPort}  (OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_EXPORTER_OTLP_ENDPOINT=http://${reachableHost(grpc.host)}:${app.otlpGrpcPort})\n` : '') +
+        (http ? `  Send OTLP/HTTP traces to  http://${reachableHost(http.host)}:${app.otlpPort}/v1/traces, logs to /v1/logs  (OTEL_EXPORTER_OTLP_ENDPOINT=http://${reachableHost(http.host)}:${app.otlpPort})\n` : '') +
+        (grpc ? `  Send OTLP/gRPC traces to  ${reachableHost(grpc.host)}:${app.otlpGrpcPort}, logs too  (OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_EXPORTER_OTLP_ENDPOINT=http://${reachableHost(grpc.host)}:${app.otlpGrpcPort})\n` : '') +
         `  ClickHouse                ${app.clickhouse?.location}${app.clickhouse?.managed ? ' (local server; users: npx tracehouse clickhouse credentials)' : ''}\n` +
         `  Kafka                     ${config.kafka.brokers.length > 0 ? config.kafka.brokers.join(',') : `not configured: the local durable log (${config.exporters.local_log.directory}) takes its place`}\n` +
         `  Query                     npx tracehouse query "SELECT service_name, operation, count() FROM ${config.exporters.clickhouse.database}.spans_raw GROUP BY ALL"\n` +

@@ -4,7 +4,7 @@
 // this file adds what belongs to the service: its pipelines, the admin endpoint, where Kafka is.
 import { existsSync } from 'node:fs';
 import type { ComponentKind, Factory } from './component/component.js';
-import type { FactoryRegistry, PipelineConfig } from './component/builder.js';
+import { type FactoryRegistry, type PipelineConfig, SIGNALS, signalOf } from './component/builder.js';
 import { type ComponentConfigs, components } from './component/registry.js';
 import { ConfigError, Section, expandEnv, readYamlFile } from './shared/config.js';
 import { type KafkaConnection, parseKafkaConnection } from './shared/kafka.js';
@@ -61,6 +61,8 @@ export function loadConfig(path = process.env.TRACEHOUSE_CONFIG, env: NodeJS.Pro
 const DEFAULT_PIPELINES: Record<string, PipelineConfig> = {
   'traces/ingest': { receivers: ['otlp'], processors: ['attributes'], exporters: ['kafka'] },
   'traces/store': { receivers: ['kafka'], processors: ['genai', 'batch'], exporters: ['clickhouse'] },
+  'logs/ingest': { receivers: ['otlp'], processors: ['attributes'], exporters: ['kafka'] },
+  'logs/store': { receivers: ['kafka'], processors: ['genai', 'batch'], exporters: ['clickhouse'] },
 };
 
 /**
@@ -75,7 +77,7 @@ function readPipelines(root: Section, registry: FactoryRegistry): Record<string,
   for (const name of section.keys()) {
     const p = section.child(name);
     const where = p.path;
-    if (!/^traces(\/[A-Za-z0-9_.-]+)?$/.test(name)) throw new ConfigError(`${where}: only traces pipelines exist (traces or traces/NAME)`);
+    if (signalOf(name) === undefined || !/^[a-z]+(\/[A-Za-z0-9_.-]+)?$/.test(name)) throw new ConfigError(`${where}: a pipeline is named after its signal: ${SIGNALS.map((s) => `${s} or ${s}/NAME`).join(', ')}`);
     if (typeof p.raw !== 'object' || p.raw === null) throw new ConfigError(`${where} must be a map with receivers, processors and exporters`);
     const pipeline: PipelineConfig = { receivers: p.list('receivers'), processors: p.list('processors'), exporters: p.list('exporters') };
     for (const kind of KINDS) {
@@ -92,7 +94,7 @@ function readPipelines(root: Section, registry: FactoryRegistry): Record<string,
     }
     if (pipeline.receivers.length === 0) throw new ConfigError(`${where}: a pipeline needs at least one receiver`);
     if (pipeline.receivers.includes('otlp') && pipeline.processors[0] !== 'attributes') throw new ConfigError(`${where}.processors: a pipeline with the otlp receiver starts with the attributes processor (it stamps tenant_id and env, and an API key's tenant)`);
-    if (pipeline.processors.includes('redaction') && !pipeline.receivers.includes('otlp')) throw new ConfigError(`${where}: the redaction processor runs where spans are received (a pipeline with the otlp receiver), so raw content never reaches Kafka`);
+    if (pipeline.processors.includes('redaction') && !pipeline.receivers.includes('otlp')) throw new ConfigError(`${where}: the redaction processor runs where data is received (a pipeline with the otlp receiver), so raw content never reaches Kafka`);
     if (pipeline.exporters.length === 0) throw new ConfigError(`${where}: a pipeline needs at least one exporter`);
     out[name] = pipeline;
   }

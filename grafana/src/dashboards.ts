@@ -132,6 +132,7 @@ export const agentOverview = dashboard('tracehouse-agent-overview', 'Tracehouse 
   b.timeseries('Error rate by service', `SELECT $__timeInterval(minute) AS time, service_name, sum(errors) / greatest(sum(calls), 1) AS error_rate FROM telemetry.spans_minute WHERE $__timeFilter(minute) AND ${T} GROUP BY time, service_name ORDER BY time`, 'percentunit'),
   b.timeseries('Latency p50 / p90 / p99 by service', `SELECT time, service_name, q[1] AS p50, q[2] AS p90, q[4] AS p99 FROM (SELECT $__timeInterval(minute) AS time, service_name, ${Q} AS q FROM telemetry.spans_minute WHERE $__timeFilter(minute) AND ${T} GROUP BY time, service_name) ORDER BY time`, 'ms'),
   b.timeseries('Traces per minute', `SELECT $__timeInterval(s) AS time, count() AS traces FROM (SELECT trace_id, min(start_ts) AS s FROM telemetry.trace_index WHERE $__dateFilter(day) AND ${T} GROUP BY trace_id) WHERE $__timeFilter(s) GROUP BY time ORDER BY time`, 'short'),
+  b.timeseries('Log records by severity', `SELECT $__timeInterval(minute) AS time, severity, sum(records) AS records FROM telemetry.logs_minute WHERE $__timeFilter(minute) AND ${T} GROUP BY time, severity ORDER BY time`, 'short'),
   b.table('Operations', `SELECT service_name, operation, calls, errors, round(errors / greatest(calls, 1), 4) AS error_rate, round(q[1], 1) AS p50_ms, round(q[3], 1) AS p95_ms, round(q[4], 1) AS p99_ms FROM (SELECT service_name, operation, sum(calls) AS calls, sum(errors) AS errors, ${Q} AS q FROM telemetry.spans_minute WHERE $__timeFilter(minute) AND ${T} GROUP BY service_name, operation) ORDER BY calls DESC LIMIT 100`),
 ]);
 
@@ -196,6 +197,14 @@ WHERE trace_id = \${trace_id:singlequote} AND ${T}
   AND start_ts >= (SELECT min(start_ts) FROM telemetry.trace_index WHERE trace_id = \${trace_id:singlequote})
   AND start_ts <= (SELECT max(end_ts) FROM telemetry.trace_index WHERE trace_id = \${trace_id:singlequote})
 ORDER BY start_ts`,
+  ),
+  b.table(
+    'Logs and GenAI events of this trace',
+    `SELECT timestamp, kind, severity_text, service_name, span_id, message FROM (
+  SELECT timestamp, 'log' AS kind, severity_text, service_name, span_id, body AS message FROM telemetry.logs_raw WHERE trace_id = \${trace_id:singlequote} AND ${T}
+  UNION ALL
+  SELECT event_ts AS timestamp, event_type AS kind, '' AS severity_text, service_name, span_id, payload_json AS message FROM telemetry.events_raw WHERE trace_id = \${trace_id:singlequote} AND ${T} AND operation = ''
+) ORDER BY timestamp`,
   ),
 ]);
 

@@ -1,13 +1,21 @@
 // Assembles service.pipelines from the registered factories, as the Collector's service graph does:
-// each pipeline's data kinds must line up (receiver -> processors in order -> exporters); one
-// instance of a receiver or exporter serves every pipeline that lists it (a fan-out joins them);
-// processors belong to their pipeline. Started exporters first, then processors, then receivers,
+// a pipeline's signal is its name's (`traces`, `logs/store`, ...); its data kinds must line up
+// (receiver -> processors in order -> exporters); one instance of a receiver or exporter serves
+// every pipeline that lists it, of any signal (a fan-out joins those of one signal); processors
+// belong to their pipeline. Started exporters first, then processors, then receivers,
 // so nothing is received before it can be delivered; shut down in the reverse order.
 import { ConfigError } from '../shared/config-error.js';
 import { isPermanent } from '../shared/errors.js';
-import type { Component, ComponentKind, ComponentType, CreateSettings, DataKind, Factory, ProcessorFactory, ReceiverFactory, RowsConsumer, TracesConsumer } from './component.js';
+import type { Signal } from '../otlp/model.js';
+import type { AnyConsumer, Component, ComponentKind, ComponentType, CreateSettings, DataKind, Factory, LogsConsumer, ProcessorFactory, ReceiverFactory, RowsConsumer, SignalConsumers, TracesConsumer } from './component.js';
 
-type AnyConsumer = TracesConsumer | RowsConsumer;
+export const SIGNALS: readonly Signal[] = ['traces', 'logs'];
+
+/** The signal of a service.pipelines entry, from its name: `traces`, `traces/NAME`, `logs`, `logs/NAME`. */
+export function signalOf(pipelineName: string): Signal | undefined {
+  const type = pipelineName.split('/')[0];
+  return SIGNALS.find((s) => s === type);
+}
 
 export class FactoryRegistry {
   private readonly factories = new Map<string, Factory>();
@@ -41,6 +49,7 @@ export function fanOut(consumers: AnyConsumer[], kind: DataKind): AnyConsumer {
     if (failed.length > 0) throw (failed.find((f) => !isPermanent(f.reason)) ?? failed[0]!).reason;
   };
   if (kind === 'rows') return { consumeRows: (rows) => all((c) => (c as RowsConsumer).consumeRows(rows)) };
+  if (kind === 'logs') return { consumeLogs: (data, ctx) => all((c) => (c as LogsConsumer).consumeLogs(structuredClone(data), ctx)) };
   return { consumeTraces: (data, ctx) => all((c) => (c as TracesConsumer).consumeTraces(structuredClone(data), ctx)) };
 }
 
@@ -73,23 +82,30 @@ export async function buildService(pipelines: Record<string, PipelineConfig>, re
   const settings = (factory: Factory, pipeline: string): CreateSettings => ({ ...shared, id: factory.type, pipeline, config: configOf(factory), configOf, log: base.log.child(factory.type) });
   const exporters = new Map<string, AnyConsumer & Component>();
   const processors: Array<{ id: string; component: Component }> = [];
-  const heads = new Map<string, { kind: DataKind; consumers: AnyConsumer[]; pipeline: string }>();
+  const heads = new Map<string, { consumers: Map<Signal, AnyConsumer[]>; pipeline: string }>();
 
   for (const [name, p] of Object.entries(pipelines)) {
     const where = `service.pipelines.${name}`;
-    const receiverKinds = p.receivers.map((id) => registry.get('receiver', id, `${where}.receivers`).produces);
-    let kind: DataKind = receiverKinds[0]!;
-    if (receiverKinds.some((k) => k !== kind)) throw new ConfigError(`${where}.receivers: its receivers produce different data (${p.receivers.join(', ')})`);
+    const signal = signalOf(name);
+    if (signal === undefined) throw new ConfigError(`${where}: a pipeline is named after its signal (${SIGNALS.map((s) => `${s} or ${s}/NAME`).join(', ')})`);
+    for (const [i, id] of p.receivers.entries()) {
+      const f = registry.get('receiver', id, `${where}.receivers[${i}]`);
+      if (!f.produces.includes(signal)) throw new ConfigError(`${where}.receivers[${i}]: ${id} receives ${f.produces.join(' and ')}, not ${signal}`);
+    }
+    let kind: DataKind = signal;
+    const inputs: DataKind[] = [];
     const chain: ProcessorFactory[] = p.processors.map((id, i) => {
       const f = registry.get('processor', id, `${where}.processors[${i}]`);
-      if (f.consumes !== kind) throw new ConfigError(`${where}.processors[${i}]: ${id} takes ${f.consumes}, but gets ${kind} there${hint(kind, f.consumes)}`);
-      kind = f.produces;
+      const produces = f.kinds[kind];
+      if (produces === undefined) throw new ConfigError(`${where}.processors[${i}]: ${id} takes ${takes(f.kinds)}, but gets ${kind} there${hint(kind, Object.keys(f.kinds) as DataKind[])}`);
+      inputs.push(kind);
+      kind = produces;
       return f;
     });
     const outputs: AnyConsumer[] = [];
     for (const [i, id] of p.exporters.entries()) {
       const f = registry.get('exporter', id, `${where}.exporters[${i}]`);
-      if (f.consumes !== kind) throw new ConfigError(`${where}.exporters[${i}]: ${id} takes ${f.consumes}, but the pipeline hands it ${kind}${hint(kind, f.consumes)}`);
+      if (!f.consumes.includes(kind)) throw new ConfigError(`${where}.exporters[${i}]: ${id} takes ${f.consumes.join(' or ')}, but the pipeline hands it ${kind}${hint(kind, f.consumes)}`);
       let built = exporters.get(id);
       if (built === undefined) {
         built = await f.create(settings(f, where));
@@ -99,13 +115,14 @@ export async function buildService(pipelines: Record<string, PipelineConfig>, re
     }
     let next = fanOut(outputs, kind);
     for (let i = chain.length - 1; i >= 0; i--) {
-      const processor = await chain[i]!.create(settings(chain[i]!, where), next);
+      const processor = await chain[i]!.create(settings(chain[i]!, where), next, inputs[i]!);
       processors.push({ id: p.processors[i]!, component: processor });
       next = processor;
     }
     for (const id of p.receivers) {
-      const head = heads.get(id) ?? { kind: receiverKinds[0]!, consumers: [], pipeline: where };
-      head.consumers.push(next);
+      const head = heads.get(id) ?? { consumers: new Map<Signal, AnyConsumer[]>(), pipeline: '' };
+      head.consumers.set(signal, [...(head.consumers.get(signal) ?? []), next]);
+      head.pipeline = head.pipeline === '' ? where : `${head.pipeline}, ${where}`;
       heads.set(id, head);
     }
   }
@@ -113,7 +130,13 @@ export async function buildService(pipelines: Record<string, PipelineConfig>, re
   const receivers = new Map<string, Component>();
   for (const [id, head] of heads) {
     const factory: ReceiverFactory = registry.get('receiver', id, head.pipeline);
-    receivers.set(id, await factory.create(settings(factory, head.pipeline), fanOut(head.consumers, head.kind) as TracesConsumer));
+    const traces = head.consumers.get('traces');
+    const logs = head.consumers.get('logs');
+    const next: SignalConsumers = {
+      ...(traces && { traces: fanOut(traces, 'traces') as TracesConsumer }),
+      ...(logs && { logs: fanOut(logs, 'logs') as LogsConsumer }),
+    };
+    receivers.set(id, await factory.create(settings(factory, head.pipeline), next));
   }
 
   const components = [
@@ -144,8 +167,12 @@ export async function buildService(pipelines: Record<string, PipelineConfig>, re
   };
 }
 
-function hint(have: DataKind, want: DataKind): string {
-  if (have === 'traces' && want === 'rows') return ': put the genai processor (and batch) before it';
-  if (have === 'rows' && want === 'traces') return ': after genai the data is rows, which only the clickhouse exporter takes';
+function takes(kinds: Partial<Record<DataKind, DataKind>>): string {
+  return Object.keys(kinds).join(' or ');
+}
+
+function hint(have: DataKind, want: readonly DataKind[]): string {
+  if (have !== 'rows' && want.includes('rows')) return ': put the genai processor (and batch) before it';
+  if (have === 'rows' && !want.includes('rows')) return ': after genai the data is rows, which only the clickhouse exporter takes';
   return '';
 }

@@ -1,8 +1,9 @@
 // The component model, after the OpenTelemetry Collector's: every receiver, processor and exporter
 // is a factory (type, kind, what it consumes and produces, create) and a running component (start,
-// shutdown, ready). A pipeline's data has one of two kinds: `traces` (OTLP TracesData, as received)
-// and `rows` (spans_raw / events_raw rows, after the genai processor mapped them). builder.ts
-// connects the components of every service.pipelines entry by those kinds.
+// shutdown, ready). A pipeline's data has one of three kinds: `traces` or `logs` (OTLP TracesData /
+// LogsData, as received: the pipeline's signal) and `rows` (spans_raw / events_raw / logs_raw rows,
+// after the genai processor mapped them). builder.ts connects the components of every
+// service.pipelines entry by those kinds.
 import type { Kafka } from 'kafkajs';
 import type { EncodedTrace } from '../otlp/split.js';
 import type { ClickHouseHandle } from '../shared/clickhouse/client.js';
@@ -12,10 +13,10 @@ import type { Logger } from '../shared/log.js';
 import type { Registry } from '../shared/metrics.js';
 import type { TenancyDefaults } from '../otlp/attributes.js';
 import type { NormalizedRows } from '../processors/genai/rows.js';
-import type { TracesData } from '../otlp/model.js';
+import type { LogsData, Signal, TracesData } from '../otlp/model.js';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
-export type DataKind = 'traces' | 'rows';
+export type DataKind = Signal | 'rows';
 
 export interface Component {
   start(): Promise<void>;
@@ -24,8 +25,8 @@ export interface Component {
   ready(): boolean;
 }
 
-/** What travels with one request's spans: the tenant its API key authenticated, if any. */
-export interface TracesContext {
+/** What travels with one request's data: the tenant its API key authenticated, if any. */
+export interface RequestContext {
   tenant: string | undefined;
 }
 
@@ -59,19 +60,33 @@ export interface BatchLimits {
   maxBufferedRows: number;
 }
 
-/** The exactly-once store a Kafka receiver runs: its chain maps traces to rows, sets the batch limits and inserts with dedup tokens. */
-export interface ExactlyOnceStage {
-  normalize(data: TracesData): NormalizedRows;
+/** The exactly-once store a Kafka receiver runs: its chain maps traces or logs to rows, sets the batch limits and inserts with dedup tokens. */
+export interface ExactlyOnceStage<D = TracesData> {
+  normalize(data: D): NormalizedRows;
   batch: BatchLimits | undefined;
   sink: BatchSink<NormalizedRows> | undefined;
 }
 
 export interface TracesConsumer {
   /** Resolves once the spans are durable downstream; rejects with a PermanentError or RetryableError. */
-  consumeTraces(data: TracesData, ctx: TracesContext): Promise<void>;
+  consumeTraces(data: TracesData, ctx: RequestContext): Promise<void>;
   readonly encoded?: EncodedTracesConsumer;
   readonly exactlyOnce?: ExactlyOnceStage;
 }
+
+export interface LogsConsumer {
+  /** Resolves once the log records are durable downstream; rejects with a PermanentError or RetryableError. */
+  consumeLogs(data: LogsData, ctx: RequestContext): Promise<void>;
+  readonly exactlyOnce?: ExactlyOnceStage<LogsData>;
+}
+
+/** What a receiver hands its data to: one consumer per signal it has a pipeline for. */
+export interface SignalConsumers {
+  traces?: TracesConsumer;
+  logs?: LogsConsumer;
+}
+
+export type AnyConsumer = TracesConsumer | LogsConsumer | RowsConsumer;
 
 export interface RowsConsumer {
   consumeRows(rows: NormalizedRows): Promise<void>;
@@ -115,27 +130,30 @@ export interface CreateSettings<C = unknown> {
    * stops every pipeline and exits, with the error as its reason. Once per component.
    */
   reportFatal(err: Error): void;
-  /** The YAML path of the pipeline being built, for errors. */
+  /** The YAML path of the pipeline being built, for errors (a receiver's: of each pipeline it serves). */
   pipeline: string;
 }
 
 export interface ReceiverFactory<C = unknown> extends ComponentType<C> {
   kind: 'receiver';
-  produces: DataKind;
-  create(settings: CreateSettings<C>, next: TracesConsumer): Promise<Component>;
+  /** The signals it receives; one instance serves the pipelines of each. */
+  produces: readonly Signal[];
+  create(settings: CreateSettings<C>, next: SignalConsumers): Promise<Component>;
 }
 
 export interface ProcessorFactory<C = unknown> extends ComponentType<C> {
   kind: 'processor';
-  consumes: DataKind;
-  produces: DataKind;
-  create(settings: CreateSettings<C>, next: TracesConsumer | RowsConsumer): Promise<(TracesConsumer | RowsConsumer) & Component>;
+  /** What it turns each kind it takes into (`{ traces: 'rows', logs: 'rows' }`); one instance per pipeline. */
+  kinds: Partial<Record<DataKind, DataKind>>;
+  /** `input` is the kind this instance takes: `next` consumes `kinds[input]`. */
+  create(settings: CreateSettings<C>, next: AnyConsumer, input: DataKind): Promise<AnyConsumer & Component>;
 }
 
 export interface ExporterFactory<C = unknown> extends ComponentType<C> {
   kind: 'exporter';
-  consumes: DataKind;
-  create(settings: CreateSettings<C>): Promise<(TracesConsumer | RowsConsumer) & Component>;
+  /** The kinds it takes; one instance serves every pipeline that lists it. */
+  consumes: readonly DataKind[];
+  create(settings: CreateSettings<C>): Promise<AnyConsumer & Component>;
 }
 
 // `any`: the registry holds factories of every settings type; each one's own C types its create().

@@ -6,7 +6,7 @@
 //            run beside the live consumer. Rebuild the rollups for the range afterwards.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
-import { decodeMessage } from '../receivers/kafka/decode.js';
+import { decodeTracesMessage } from '../receivers/kafka/decode.js';
 import type { TelemetrySink } from '../exporters/clickhouse/telemetry-sink.js';
 import type { KafkaReceiverConfig } from '../receivers/kafka/config.js';
 import type { NormalizedRows, Normalizer } from '../processors/genai/rows.js';
@@ -74,7 +74,7 @@ async function unseen(client: ClickHouseClient, database: string, batch: Normali
   const seen = new Set(stored.map((r) => `${r.trace_id}/${r.span_id}`));
   const spans = batch.spans.filter((s) => !seen.has(`${s.trace_id}/${s.span_id}`));
   const fresh = new Set(spans.map((s) => `${s.trace_id}/${s.span_id}`));
-  return { spans, events: batch.events.filter((e) => fresh.has(`${e.trace_id}/${e.span_id}`)) };
+  return { spans, events: batch.events.filter((e) => fresh.has(`${e.trace_id}/${e.span_id}`)), logs: [] };
 }
 
 export interface ReplayResult {
@@ -128,7 +128,7 @@ export async function replayKafka(opts: { kafka: Kafka; cfg: KafkaReceiverConfig
             if (isStale() || !remaining.has(batch.partition) || BigInt(message.offset) >= end) break;
             // Read before the seek to the start offset took effect.
             if (BigInt(message.offset) < startOf.get(batch.partition)!) continue;
-            const rows = opts.normalizer.normalize(decodeMessage(cfg.encoding, message.value).data);
+            const rows = opts.normalizer.normalize(decodeTracesMessage(cfg.encoding, message.value));
             pending.push(rows);
             pendingRows += rows.spans.length;
             result.messages++;

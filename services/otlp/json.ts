@@ -1,11 +1,15 @@
-// OTLP/JSON codec (opentelemetry-proto docs/specification.md, JSON Protobuf Encoding):
+// OTLP/JSON decoder for traces and logs (opentelemetry-proto docs/specification.md, JSON Protobuf Encoding):
 // ids are hex (not base64), enums are integers, int64 may be a string or a number,
 // lowerCamelCase keys (the proto field names are accepted too), unknown fields ignored.
 import {
   type AnyValue,
+  type DecodedLogs,
   type DecodedTraces,
   type InstrumentationScope,
   type KeyValue,
+  type LogRecord,
+  type ResourceLogs,
+  type ScopeLogs,
   type Resource,
   type ResourceSpans,
   type ScopeSpans,
@@ -14,8 +18,10 @@ import {
   type SpanLink,
   type TracesData,
   OtlpDecodeError,
+  SeverityNumber,
   SpanKind,
   StatusCode,
+  validateLogs,
   validateTraces,
 } from './model.js';
 import { MAX_ANY_VALUE_DEPTH } from './protobuf.js';
@@ -23,9 +29,9 @@ import { MAX_ANY_VALUE_DEPTH } from './protobuf.js';
 type Json = Record<string, unknown>;
 
 // JSON.parse turns integers above 2^53 into inexact doubles; quote them first so they stay exact.
-const LARGE_INT_FIELD = /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|intValue|start_time_unix_nano|end_time_unix_nano|time_unix_nano|int_value)"(\s*):(\s*)(-?\d{16,})/g;
+const LARGE_INT_FIELD = /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|observedTimeUnixNano|intValue|start_time_unix_nano|end_time_unix_nano|time_unix_nano|observed_time_unix_nano|int_value)"(\s*):(\s*)(-?\d{16,})/g;
 
-export function decodeTracesJson(text: string): DecodedTraces {
+function parseRoot(text: string): Json {
   let root: unknown;
   try {
     root = JSON.parse(text.replace(LARGE_INT_FIELD, '"$1"$2:$3"$4"'));
@@ -33,8 +39,16 @@ export function decodeTracesJson(text: string): DecodedTraces {
     throw new OtlpDecodeError(`invalid JSON: ${(err as Error).message}`);
   }
   if (!isObject(root)) throw new OtlpDecodeError('request body must be a JSON object');
-  const data: TracesData = { resourceSpans: list(root, 'resourceSpans', 'resource_spans').map(readResourceSpans) };
+  return root;
+}
+
+export function decodeTracesJson(text: string): DecodedTraces {
+  const data: TracesData = { resourceSpans: list(parseRoot(text), 'resourceSpans', 'resource_spans').map(readResourceSpans) };
   return validateTraces(data);
+}
+
+export function decodeLogsJson(text: string): DecodedLogs {
+  return validateLogs({ resourceLogs: list(parseRoot(text), 'resourceLogs', 'resource_logs').map(readResourceLogs) });
 }
 
 function isObject(v: unknown): v is Json {
@@ -77,8 +91,8 @@ function uint32(o: Json, camel: string, snake = camel): number {
   return n;
 }
 
-function enumValue(o: Json, camel: string, names: Record<string, number>, prefix: string): number {
-  const v = o[camel];
+function enumValue(o: Json, camel: string, names: Record<string, number>, prefix: string, snake = camel): number {
+  const v = field(o, camel, snake);
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
   if (typeof v === 'string') {
@@ -175,6 +189,38 @@ function readLink(o: Json): SpanLink {
     attributes: readAttributes(o),
     droppedAttributesCount: uint32(o, 'droppedAttributesCount', 'dropped_attributes_count'),
     flags: uint32(o, 'flags'),
+  };
+}
+
+function readResourceLogs(o: Json): ResourceLogs {
+  return {
+    resource: readResource(obj(o, 'resource')),
+    scopeLogs: list(o, 'scopeLogs', 'scope_logs').map(readScopeLogs),
+    schemaUrl: str(o, 'schemaUrl', 'schema_url'),
+  };
+}
+
+function readScopeLogs(o: Json): ScopeLogs {
+  return {
+    scope: readScope(obj(o, 'scope')),
+    logRecords: list(o, 'logRecords', 'log_records').map(readLogRecord),
+    schemaUrl: str(o, 'schemaUrl', 'schema_url'),
+  };
+}
+
+function readLogRecord(o: Json): LogRecord {
+  return {
+    timeUnixNano: nanos(o, 'timeUnixNano', 'time_unix_nano'),
+    observedTimeUnixNano: nanos(o, 'observedTimeUnixNano', 'observed_time_unix_nano'),
+    severityNumber: enumValue(o, 'severityNumber', SeverityNumber, 'SEVERITY_NUMBER_', 'severity_number'),
+    severityText: str(o, 'severityText', 'severity_text'),
+    body: readAnyValue(obj(o, 'body'), 0),
+    attributes: readAttributes(o),
+    droppedAttributesCount: uint32(o, 'droppedAttributesCount', 'dropped_attributes_count'),
+    flags: uint32(o, 'flags'),
+    traceId: hexId(o, 'traceId', 'trace_id'),
+    spanId: hexId(o, 'spanId', 'span_id'),
+    eventName: str(o, 'eventName', 'event_name'),
   };
 }
 

@@ -2,6 +2,9 @@
 // Field names follow the OTLP JSON mapping; ids are lowercase hex, timestamps are
 // unsigned 64-bit nanoseconds as bigint so no precision is lost above 2^53.
 
+/** The OTLP signals Tracehouse takes: each has its pipelines, Kafka topic and tables. */
+export type Signal = 'traces' | 'logs';
+
 export type AnyValue =
   | { stringValue: string }
   | { boolValue: boolean }
@@ -178,4 +181,103 @@ export function validateTraces(data: TracesData, reasonOf: (span: Span) => strin
   data.resourceSpans = data.resourceSpans.filter((rs) => rs.scopeSpans.length > 0);
   if (rejectedSpans > 0) rejectionReason = `${rejectedSpans} span(s) rejected; first: ${rejectionReason}`;
   return { data, spanCount, rejectedSpans, rejectionReason };
+}
+
+// ---------------------------------------------------------------- logs (logs/v1/logs.proto)
+
+/** SeverityNumber: 1-4 TRACE, 5-8 DEBUG, 9-12 INFO, 13-16 WARN, 17-20 ERROR, 21-24 FATAL. */
+export const SEVERITY_RANGES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+
+/** SEVERITY_NUMBER_* names (OTLP/JSON may spell the enum by name) to their numbers. */
+export const SeverityNumber: Record<string, number> = { UNSPECIFIED: 0 };
+SEVERITY_RANGES.forEach((name, i) => {
+  SeverityNumber[name] = 4 * i + 1;
+  for (let n = 2; n <= 4; n++) SeverityNumber[`${name}${n}`] = 4 * i + n;
+});
+
+export interface LogRecord {
+  timeUnixNano: bigint;
+  observedTimeUnixNano: bigint;
+  severityNumber: number;
+  severityText: string;
+  body: AnyValue;
+  attributes: KeyValue[];
+  droppedAttributesCount: number;
+  flags: number;
+  /** Lowercase hex, '' when the record is not correlated with a span. */
+  traceId: string;
+  spanId: string;
+  /** The event a record stands for (gen_ai.user.message, ...); '' for a plain log line. */
+  eventName: string;
+}
+
+export interface ScopeLogs {
+  scope: InstrumentationScope;
+  logRecords: LogRecord[];
+  schemaUrl: string;
+}
+
+export interface ResourceLogs {
+  resource: Resource;
+  scopeLogs: ScopeLogs[];
+  schemaUrl: string;
+}
+
+/** LogsData and ExportLogsServiceRequest share this shape and wire format. */
+export interface LogsData {
+  resourceLogs: ResourceLogs[];
+}
+
+export interface DecodedLogs {
+  data: LogsData;
+  recordCount: number;
+  rejectedRecords: number;
+  rejectionReason: string;
+}
+
+/** The record's event name: the event_name field, or the `event.name` attribute older SDKs set instead. */
+export function eventNameOf(record: LogRecord): string {
+  if (record.eventName !== '') return record.eventName;
+  for (const kv of record.attributes) if (kv.key === 'event.name' && 'stringValue' in kv.value) return kv.value.stringValue;
+  return '';
+}
+
+export function countLogRecords(data: LogsData): number {
+  let n = 0;
+  for (const rl of data.resourceLogs) for (const sl of rl.scopeLogs) n += sl.logRecords.length;
+  return n;
+}
+
+export function emptyLogRecord(): LogRecord {
+  return { timeUnixNano: 0n, observedTimeUnixNano: 0n, severityNumber: 0, severityText: '', body: {}, attributes: [], droppedAttributesCount: 0, flags: 0, traceId: '', spanId: '', eventName: '' };
+}
+
+/** Why a log record cannot be stored, or '': its ids are optional, but when set they must be well-formed. */
+export function invalidLogRecordReason(record: LogRecord): string {
+  if (record.traceId !== '' && (record.traceId.length !== 32 || record.traceId === ZERO_TRACE_ID)) return 'log record: trace_id must be empty or 16 non-zero bytes';
+  if (record.spanId !== '' && (record.spanId.length !== 16 || record.spanId === ZERO_SPAN_ID)) return 'log record: span_id must be empty or 8 non-zero bytes';
+  if (record.severityNumber > 24) return `log record: severity_number ${record.severityNumber} is not a SeverityNumber (0-24)`;
+  return '';
+}
+
+/** As validateTraces, for log records: drops malformed ones (partial success) and empty containers, in place. */
+export function validateLogs(data: LogsData, reasonOf: (record: LogRecord) => string = invalidLogRecordReason): DecodedLogs {
+  let recordCount = 0;
+  let rejectedRecords = 0;
+  let rejectionReason = '';
+  for (const rl of data.resourceLogs) {
+    for (const sl of rl.scopeLogs) {
+      sl.logRecords = sl.logRecords.filter((record) => {
+        const reason = reasonOf(record);
+        if (reason === '') return true;
+        if (rejectedRecords++ === 0) rejectionReason = reason;
+        return false;
+      });
+      recordCount += sl.logRecords.length;
+    }
+    rl.scopeLogs = rl.scopeLogs.filter((sl) => sl.logRecords.length > 0);
+  }
+  data.resourceLogs = data.resourceLogs.filter((rl) => rl.scopeLogs.length > 0);
+  if (rejectedRecords > 0) rejectionReason = `${rejectedRecords} log record(s) rejected; first: ${rejectionReason}`;
+  return { data, recordCount, rejectedRecords, rejectionReason };
 }

@@ -1,10 +1,16 @@
-// OTLP protobuf codec for ExportTraceServiceRequest / TracesData (identical wire format).
-// Field numbers: opentelemetry-proto trace/v1/trace.proto, common/v1/common.proto, resource/v1/resource.proto.
+// OTLP protobuf codec for ExportTraceServiceRequest / TracesData and ExportLogsServiceRequest /
+// LogsData (each pair has one wire format). Field numbers: opentelemetry-proto trace/v1/trace.proto,
+// logs/v1/logs.proto, common/v1/common.proto, resource/v1/resource.proto.
 import {
   type AnyValue,
+  type DecodedLogs,
   type DecodedTraces,
   type InstrumentationScope,
   type KeyValue,
+  type LogRecord,
+  type LogsData,
+  type ResourceLogs,
+  type ScopeLogs,
   type Resource,
   type ResourceSpans,
   type ScopeSpans,
@@ -12,10 +18,12 @@ import {
   type SpanEvent,
   type SpanLink,
   type TracesData,
+  emptyLogRecord,
   emptyResource,
   emptyScope,
   emptySpan,
   OtlpDecodeError,
+  validateLogs,
   validateTraces,
 } from './model.js';
 import { ProtoReader, ProtoWriter, WireType } from './wire.js';
@@ -32,6 +40,17 @@ export function decodeTracesProtobuf(buf: Uint8Array): DecodedTraces {
     else r.skip();
   }
   return validateTraces(data);
+}
+
+export function decodeLogsProtobuf(buf: Uint8Array): DecodedLogs {
+  const r = new ProtoReader(buf);
+  const data: LogsData = { resourceLogs: [] };
+  const end = r.length;
+  while (r.next(end)) {
+    if (r.field === 1 && r.wireType === WireType.LEN) data.resourceLogs.push(readResourceLogs(r, r.len()));
+    else r.skip();
+  }
+  return validateLogs(data);
 }
 
 // Each reader consumes fields until `end`, the end offset of its message, and leaves r.pos there.
@@ -68,6 +87,57 @@ function readScopeSpans(r: ProtoReader, end: number): ScopeSpans {
     else r.skip();
   }
   return ss;
+}
+
+function readResourceLogs(r: ProtoReader, end: number): ResourceLogs {
+  const rl: ResourceLogs = { resource: emptyResource(), scopeLogs: [], schemaUrl: '' };
+  while (r.next(end)) {
+    if (r.wireType !== WireType.LEN) r.skip();
+    else if (r.field === 1) rl.resource = readResource(r, r.len());
+    else if (r.field === 2) rl.scopeLogs.push(readScopeLogs(r, r.len()));
+    else if (r.field === 3) rl.schemaUrl = r.string();
+    else r.skip();
+  }
+  return rl;
+}
+
+function readScopeLogs(r: ProtoReader, end: number): ScopeLogs {
+  const sl: ScopeLogs = { scope: emptyScope(), logRecords: [], schemaUrl: '' };
+  while (r.next(end)) {
+    if (r.wireType !== WireType.LEN) r.skip();
+    else if (r.field === 1) sl.scope = readScope(r, r.len());
+    else if (r.field === 2) sl.logRecords.push(readLogRecord(r, r.len()));
+    else if (r.field === 3) sl.schemaUrl = r.string();
+    else r.skip();
+  }
+  return sl;
+}
+
+/** Wire type each LogRecord field must have (field 4 is reserved); another wire type is skipped as unknown. */
+const LOG_RECORD_WIRE_TYPES = [-1, 1, 0, 2, -1, 2, 2, 0, 5, 2, 2, 1, 2];
+
+function readLogRecord(r: ProtoReader, end: number): LogRecord {
+  const l = emptyLogRecord();
+  while (r.next(end)) {
+    if (LOG_RECORD_WIRE_TYPES[r.field] !== r.wireType) {
+      r.skip();
+      continue;
+    }
+    switch (r.field) {
+      case 1: l.timeUnixNano = r.fixed64(); break;
+      case 2: l.severityNumber = r.uint(); break;
+      case 3: l.severityText = r.string(); break;
+      case 5: l.body = readAnyValue(r, r.len(), 0); break;
+      case 6: l.attributes.push(readKeyValue(r, r.len(), 0)); break;
+      case 7: l.droppedAttributesCount = r.uint(); break;
+      case 8: l.flags = r.fixed32(); break;
+      case 9: l.traceId = r.hex(); break;
+      case 10: l.spanId = r.hex(); break;
+      case 11: l.observedTimeUnixNano = r.fixed64(); break;
+      case 12: l.eventName = r.string(); break;
+    }
+  }
+  return l;
 }
 
 function readScope(r: ProtoReader, end: number): InstrumentationScope {
@@ -221,13 +291,18 @@ export function writeResource(w: ProtoWriter, resource: Resource): void {
   w.join();
 }
 
+/** ScopeSpans.scope / ScopeLogs.scope (field 1), tag included. */
+function writeScope(w: ProtoWriter, scope: InstrumentationScope): void {
+  w.fork(1).string(1, scope.name).string(2, scope.version);
+  writeAttributes(w, 3, scope.attributes);
+  w.uint(4, scope.droppedAttributesCount).join();
+}
+
 function writeResourceSpans(w: ProtoWriter, rs: ResourceSpans): void {
   writeResource(w, rs.resource);
   for (const ss of rs.scopeSpans) {
     w.fork(2);
-    w.fork(1).string(1, ss.scope.name).string(2, ss.scope.version);
-    writeAttributes(w, 3, ss.scope.attributes);
-    w.uint(4, ss.scope.droppedAttributesCount).join();
+    writeScope(w, ss.scope);
     for (const span of ss.spans) {
       w.fork(2);
       writeSpan(w, span);
@@ -257,6 +332,35 @@ function writeSpan(w: ProtoWriter, s: Span): void {
   w.uint(14, s.droppedLinksCount);
   if (s.status.code !== 0 || s.status.message !== '') w.fork(15).string(2, s.status.message).uint(3, s.status.code).join();
   w.fixed32(16, s.flags);
+}
+
+export function encodeLogsProtobuf(data: LogsData): Uint8Array {
+  const w = new ProtoWriter(16384);
+  for (const rl of data.resourceLogs) {
+    w.fork(1);
+    writeResource(w, rl.resource);
+    for (const sl of rl.scopeLogs) {
+      w.fork(2);
+      writeScope(w, sl.scope);
+      for (const l of sl.logRecords) {
+        w.fork(2).fixed64(1, l.timeUnixNano).uint(2, l.severityNumber).string(3, l.severityText);
+        if (!isEmptyValue(l.body)) {
+          w.fork(5);
+          writeAnyValue(w, l.body);
+          w.join();
+        }
+        writeAttributes(w, 6, l.attributes);
+        w.uint(7, l.droppedAttributesCount).fixed32(8, l.flags).hex(9, l.traceId).hex(10, l.spanId).fixed64(11, l.observedTimeUnixNano).string(12, l.eventName).join();
+      }
+      w.string(3, sl.schemaUrl).join();
+    }
+    w.string(3, rl.schemaUrl).join();
+  }
+  return w.finish();
+}
+
+function isEmptyValue(v: AnyValue): boolean {
+  return Object.keys(v).length === 0;
 }
 
 function writeAttributes(w: ProtoWriter, field: number, attrs: KeyValue[]): void {

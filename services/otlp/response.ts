@@ -1,5 +1,7 @@
-// OTLP/HTTP response bodies: ExportTraceServiceResponse on success (with partial_success when
-// spans were rejected) and google.rpc.Status on every 4xx/5xx, in the request's encoding.
+// OTLP/HTTP response bodies: ExportTraceServiceResponse / ExportLogsServiceResponse on success (with
+// partial_success when items were rejected) and google.rpc.Status on every 4xx/5xx, in the request's
+// encoding. Both responses have the same fields; only the JSON name of the rejected count differs.
+import type { Signal } from './model.js';
 import { ProtoWriter } from './wire.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
@@ -9,13 +11,15 @@ export const CONTENT_TYPE: Record<OtlpEncoding, string> = {
   json: 'application/json',
 };
 
-export function exportResponse(encoding: OtlpEncoding, rejectedSpans: number, errorMessage: string): Uint8Array {
+const REJECTED_JSON_KEY: Record<Signal, string> = { traces: 'rejectedSpans', logs: 'rejectedLogRecords' };
+
+export function exportResponse(encoding: OtlpEncoding, signal: Signal, rejected: number, errorMessage: string): Uint8Array {
   if (encoding === 'json') {
-    const body = rejectedSpans > 0 || errorMessage ? { partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } } : {};
+    const body = rejected > 0 || errorMessage ? { partialSuccess: { [REJECTED_JSON_KEY[signal]]: String(rejected), errorMessage } } : {};
     return Buffer.from(JSON.stringify(body));
   }
   const w = new ProtoWriter(64);
-  if (rejectedSpans > 0 || errorMessage) w.fork(1).uint(1, rejectedSpans).string(2, errorMessage).join();
+  if (rejected > 0 || errorMessage) w.fork(1).uint(1, rejected).string(2, errorMessage).join();
   return w.finish();
 }
 
@@ -23,6 +27,7 @@ export function exportResponse(encoding: OtlpEncoding, rejectedSpans: number, er
 export const RpcCode = {
   INVALID_ARGUMENT: 3,
   RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
   UNAUTHENTICATED: 16,

@@ -1,7 +1,7 @@
-// The attributes processor: stamps tenant_id and env on every resource (from tenant.id /
-// deployment.environment, or processors.attributes' defaults), with an API key's tenant over
-// whatever the resource claims. The receiver's protobuf fast path stamps the same while splitting.
-import { STATELESS, type ProcessorFactory, type TracesConsumer, type TracesContext } from '../component/component.js';
+// The attributes processor: stamps tenant_id and env on every resource of traces and logs (from
+// tenant.id / deployment.environment, or processors.attributes' defaults), with an API key's tenant
+// over whatever the resource claims. The receiver's protobuf fast path stamps the same while splitting.
+import { STATELESS, type LogsConsumer, type ProcessorFactory, type TracesConsumer } from '../component/component.js';
 import { ENV_KEY, TENANT_KEY, type TenancyDefaults, resolveTenancy } from '../otlp/attributes.js';
 import type { Resource, TracesData } from '../otlp/model.js';
 import type { Section } from '../shared/config.js';
@@ -19,9 +19,9 @@ export function stampResource(resource: Resource, defaults: TenancyDefaults, aut
   resource.attributes = attrs;
 }
 
-function attributesProcessor(tenancy: TenancyDefaults, next: TracesConsumer): TracesConsumer {
+function tracesProcessor(tenancy: TenancyDefaults, next: TracesConsumer): TracesConsumer {
   return {
-    consumeTraces: (data: TracesData, ctx: TracesContext) => {
+    consumeTraces: (data, ctx) => {
       stampTenancy(data, tenancy, ctx.tenant);
       return next.consumeTraces(data, ctx);
     },
@@ -29,15 +29,23 @@ function attributesProcessor(tenancy: TenancyDefaults, next: TracesConsumer): Tr
   };
 }
 
+function logsProcessor(tenancy: TenancyDefaults, next: LogsConsumer): LogsConsumer {
+  return {
+    consumeLogs: (data, ctx) => {
+      for (const rl of data.resourceLogs) stampResource(rl.resource, tenancy, ctx.tenant);
+      return next.consumeLogs(data, ctx);
+    },
+  };
+}
+
 export const attributesProcessorFactory = {
   kind: 'processor',
   type: 'attributes' as const,
-  consumes: 'traces',
-  produces: 'traces',
+  kinds: { traces: 'traces', logs: 'logs' },
   /** The tenant and env of resources that name none; the genai processor falls back to the same. */
   parseConfig: (section: Section): TenancyDefaults => ({
     tenant: section.str('default_tenant', 'default', 'TRACEHOUSE_DEFAULT_TENANT'),
     env: section.str('default_env', 'unknown', 'TRACEHOUSE_DEFAULT_ENV'),
   }),
-  create: async (settings, next) => ({ ...STATELESS, ...attributesProcessor(settings.config, next as TracesConsumer) }),
+  create: async (settings, next, input) => ({ ...STATELESS, ...(input === 'logs' ? logsProcessor(settings.config, next as LogsConsumer) : tracesProcessor(settings.config, next as TracesConsumer)) }),
 } satisfies ProcessorFactory<TenancyDefaults>;

@@ -10,8 +10,7 @@ import { type NormalizedRows, mergeRows, rowCount } from './genai/rows.js';
 export const batchProcessorFactory = {
   kind: 'processor',
   type: 'batch' as const,
-  consumes: 'rows',
-  produces: 'rows',
+  kinds: { rows: 'rows' },
   parseConfig: (section: Section): BatchLimits => {
     const maxRows = section.int('send_batch_size', 30_000, 'BATCH_MAX_ROWS', 1);
     const maxBufferedRows = section.int('send_batch_max_size', 2 * maxRows);

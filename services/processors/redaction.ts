@@ -3,14 +3,16 @@
 // `genai_content`: prompts, completions, tool arguments and results in every dialect) and on the
 // value (e-mail addresses, API keys, card numbers, or a regex of your own), per tenant. Hashes are
 // keyed HMAC-SHA256, so equal values still group without being readable. A redacted span carries
-// `tracehouse.redacted` with the names of the rules that changed it.
+// `tracehouse.redacted` with the names of the rules that changed it. Log records are redacted alike:
+// their attributes, and their body as if it were an attribute named `body` (content in a gen_ai.*
+// event).
 import { createHmac } from 'node:crypto';
-import { STATELESS, type ProcessorFactory, type TracesConsumer } from '../component/component.js';
+import { STATELESS, type LogsConsumer, type ProcessorFactory, type TracesConsumer } from '../component/component.js';
 import { ConfigError, type Section } from '../shared/config.js';
 import type { Counter, Registry } from '../shared/metrics.js';
 import { TENANT_KEY } from '../otlp/attributes.js';
 import { isContentKey } from './genai/content.js';
-import type { AnyValue, KeyValue, TracesData } from '../otlp/model.js';
+import { type AnyValue, type KeyValue, type LogsData, type Resource, type TracesData, eventNameOf } from '../otlp/model.js';
 
 export type RedactionAction = 'mask' | 'hash' | 'drop';
 
@@ -105,6 +107,10 @@ export function parseRedactionConfig(raw: unknown, path = 'processors.redaction'
   return { rules, hashKey };
 }
 
+function redactedMarker(applied: Set<string>): KeyValue {
+  return { key: REDACTED_MARKER, value: { arrayValue: [...applied].sort().map((stringValue) => ({ stringValue })) } };
+}
+
 export class Redactor {
   private readonly redactions: Counter;
 
@@ -118,19 +124,39 @@ export class Redactor {
   /** Redacts `data` in place (after the attributes processor stamped each resource's tenant). */
   process(data: TracesData): void {
     for (const rs of data.resourceSpans) {
-      const tenantValue = rs.resource.attributes.find((kv) => kv.key === TENANT_KEY)?.value;
-      const tenant = tenantValue !== undefined && 'stringValue' in tenantValue ? tenantValue.stringValue : '';
-      const rules = this.cfg.rules.filter((r) => r.tenants.length === 0 || r.tenants.includes(tenant));
+      const rules = this.rulesFor(rs.resource);
       if (rules.length === 0) continue;
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           const applied = new Set<string>();
           span.attributes = this.redactAttributes(span.attributes, '', rules, applied);
           for (const event of span.events) event.attributes = this.redactAttributes(event.attributes, event.name, rules, applied);
-          if (applied.size > 0) span.attributes.push({ key: REDACTED_MARKER, value: { arrayValue: [...applied].sort().map((stringValue) => ({ stringValue })) } });
+          if (applied.size > 0) span.attributes.push(redactedMarker(applied));
         }
       }
     }
+  }
+
+  processLogs(data: LogsData): void {
+    for (const rl of data.resourceLogs) {
+      const rules = this.rulesFor(rl.resource);
+      if (rules.length === 0) continue;
+      for (const sl of rl.scopeLogs) {
+        for (const record of sl.logRecords) {
+          const applied = new Set<string>();
+          const eventName = eventNameOf(record);
+          record.body = this.redactAttributes([{ key: 'body', value: record.body }], eventName, rules, applied)[0]?.value ?? {};
+          record.attributes = this.redactAttributes(record.attributes, eventName, rules, applied);
+          if (applied.size > 0) record.attributes.push(redactedMarker(applied));
+        }
+      }
+    }
+  }
+
+  private rulesFor(resource: Resource): RedactionRule[] {
+    const tenantValue = resource.attributes.find((kv) => kv.key === TENANT_KEY)?.value;
+    const tenant = tenantValue !== undefined && 'stringValue' in tenantValue ? tenantValue.stringValue : '';
+    return this.cfg.rules.filter((r) => r.tenants.length === 0 || r.tenants.includes(tenant));
   }
 
   private redactAttributes(attrs: KeyValue[], eventName: string, rules: RedactionRule[], applied: Set<string>): KeyValue[] {
@@ -191,18 +217,27 @@ export class Redactor {
 export const redactionProcessorFactory = {
   kind: 'processor',
   type: 'redaction' as const,
-  consumes: 'traces',
-  produces: 'traces',
+  kinds: { traces: 'traces', logs: 'logs' },
   // Its default (no section) redacts nothing; a written section must say what to redact.
   parseConfig: (section: Section): RedactionConfig => (section.raw === undefined ? { rules: [], hashKey: '' } : parseRedactionConfig(section.raw, section.path)),
-  create: async (settings, next) => {
+  create: async (settings, next, input) => {
     const redactor = new Redactor(settings.config, settings.registry);
-    const downstream = next as TracesConsumer;
     // No `encoded`: every request is decoded so that its attributes can be read.
+    if (input === 'logs') {
+      const logs = next as LogsConsumer;
+      const consumer: LogsConsumer = {
+        consumeLogs: (data, ctx) => {
+          redactor.processLogs(data);
+          return logs.consumeLogs(data, ctx);
+        },
+      };
+      return { ...STATELESS, ...consumer };
+    }
+    const traces = next as TracesConsumer;
     const consumer: TracesConsumer = {
       consumeTraces: (data, ctx) => {
         redactor.process(data);
-        return downstream.consumeTraces(data, ctx);
+        return traces.consumeTraces(data, ctx);
       },
     };
     return { ...STATELESS, ...consumer };

@@ -9,6 +9,7 @@ function labelKey(labels: Labels): string {
 }
 
 interface Metric {
+  readonly name: string;
   render(): string;
 }
 
@@ -90,7 +91,7 @@ export class Histogram extends Family<{ counts: number[]; sum: number; count: nu
 export const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class Registry {
-  private readonly metrics: Metric[] = [];
+  private readonly metrics: Array<Family<unknown>> = [];
   counter(name: string, help: string): Counter {
     return this.add(new Counter(name, help));
   }
@@ -100,7 +101,13 @@ export class Registry {
   histogram(name: string, help: string, buckets = LATENCY_BUCKETS_S): Histogram {
     return this.add(new Histogram(name, help, buckets));
   }
-  private add<M extends Metric>(m: M): M {
+  /** A metric asked for twice (one per signal's consumer, say) is one series set: the first one made. */
+  private add<M extends Family<unknown>>(m: M): M {
+    const existing = this.metrics.find((e) => e.name === m.name);
+    if (existing !== undefined) {
+      if (existing.constructor !== m.constructor) throw new Error(`metric ${m.name} registered as two types`);
+      return existing as M;
+    }
     this.metrics.push(m);
     return m;
   }

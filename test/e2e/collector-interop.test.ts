@@ -98,7 +98,7 @@ describe('consumer reads the OTel Collector kafka exporter layout', () => {
 
     const failure = await Promise.race([pipeline.app.failed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the consumer did not stop')), 30_000))]);
     assert.ok(failure instanceof ConfigError);
-    assert.match(failure.message, /the topic holds otlp_json messages but receivers\.kafka\.encoding \(KAFKA_ENCODING\) is otlp_proto: set KAFKA_ENCODING=otlp_json/);
+    assert.match(failure.message, /the traces topic holds otlp_json messages but receivers\.kafka\.encoding \(KAFKA_ENCODING\) is otlp_proto: set KAFKA_ENCODING=otlp_json/);
     const admin = kafka.admin();
     await admin.connect();
     try {

@@ -1,8 +1,9 @@
 // Exactly-once under crashes: a consumer process (real broker, embedded engine) is killed with
 // SIGKILL at five crash points in turn (after a batch's pending commit and before its INSERT,
 // between an INSERT and its commit (twice), after a commit, and at a random moment), restarted each
-// time, then run to the end and stopped with SIGTERM. Every span must be in spans_raw exactly once,
-// and every rollup must agree with spans_raw. Each run batches by a different size, as timer
+// time, then run to the end and stopped with SIGTERM. It reads a spans topic and a logs topic (two
+// consumer groups, one protocol). Every span must be in spans_raw exactly once, every log line in
+// logs_raw and every GenAI event in events_raw exactly once, and every rollup must agree with its table. Each run batches by a different size, as timer
 // flushes and config changes do in production, so re-read data only lands once if the pending
 // batch is rebuilt exactly.
 import assert from 'node:assert/strict';
@@ -15,14 +16,15 @@ import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
 import { openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../../services/config.js';
-import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
-import { generate } from '../harness/generated-traces.js';
+import { encodeLogsProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
+import { GENAI_EVENTS_PER_MESSAGE, LOG_LINES_PER_MESSAGE, generate, generateLogs } from '../harness/generated-traces.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'dist/services/cli.js');
 const TRACES = 300;
 const SPANS = TRACES * 10;
+const LOG_MESSAGES = 150;
 
 interface Run {
   code: number | null;
@@ -34,6 +36,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
   const brokers = process.env.KAFKA_BROKERS!;
   const id = Date.now().toString(36);
   const topic = `crash-${id}`;
+  const logsTopic = `crash-logs-${id}`;
   const group = `crash-group-${id}`;
   const database = `crash_${id}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-crash-'));
@@ -48,7 +51,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
   function runConsumer(env: Record<string, string>, killAfterMs?: number, stopWhen?: () => Promise<boolean>): Promise<Run> {
     const child = spawn(process.execPath, [CLI, 'consumer'], {
       cwd: ROOT,
-      env: { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, KAFKA_SESSION_TIMEOUT: '6s', TRACEHOUSE_DATA_DIR: dataDir, ...clickhouseEnv(database), TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0', BATCH_MAX_ROWS: batchSizes[runs.length % batchSizes.length]!, BATCH_TIMEOUT: '300ms', LOG_LEVEL: 'info', ...env },
+      env: { ...process.env, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, KAFKA_LOGS_TOPIC: logsTopic, KAFKA_GROUP_ID: group, KAFKA_SESSION_TIMEOUT: '6s', TRACEHOUSE_DATA_DIR: dataDir, ...clickhouseEnv(database), TRACEHOUSE_ADMIN_ENDPOINT: '127.0.0.1:0', BATCH_MAX_ROWS: batchSizes[runs.length % batchSizes.length]!, BATCH_TIMEOUT: '300ms', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -74,9 +77,12 @@ describe('consumer killed with SIGKILL mid-stream', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-      return ends.every((e) => committed!.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
+      for (const [t, groupId] of [[topic, group], [logsTopic, `${group}-logs`]] as const) {
+        const ends = await admin.fetchTopicOffsets(t);
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [t] });
+        if (!ends.every((e) => committed!.partitions.find((p) => p.partition === e.partition)?.offset === e.high)) return false;
+      }
+      return true;
     } finally {
       await admin.disconnect();
     }
@@ -85,7 +91,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
   before(async () => {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }, { topic: logsTopic, numPartitions: 3 }], waitForLeaders: true });
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();
@@ -97,6 +103,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
       }
     }
     await producer.send({ topic, acks: -1, messages: traces.map((t) => ({ key: t.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId, value: Buffer.from(encodeTracesProtobuf(t)) })) });
+    await producer.send({ topic: logsTopic, acks: -1, messages: generateLogs(LOG_MESSAGES, 12).map((l) => ({ key: null, value: Buffer.from(encodeLogsProtobuf(l)) })) });
     await producer.disconnect();
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -120,7 +127,10 @@ describe('consumer killed with SIGKILL mid-stream', () => {
     try {
       const q = async (sql: string): Promise<Record<string, string>> => ((await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json()) as Array<Record<string, string>>)[0]!;
       assert.deepEqual(await q(`SELECT count() AS rows, uniqExact(span_id) AS spans FROM ${database}.spans_raw`), { rows: String(SPANS), spans: String(SPANS) });
-      assert.deepEqual(await q(`SELECT count() AS n FROM ${database}.events_raw`), { n: String(events) });
+      assert.deepEqual(await q(`SELECT count() AS n FROM ${database}.events_raw WHERE operation != ''`), { n: String(events) });
+      assert.deepEqual(await q(`SELECT count() AS n, uniqExact(trace_id, event_type) AS distinct FROM ${database}.events_raw WHERE operation = ''`), { n: String(LOG_MESSAGES * GENAI_EVENTS_PER_MESSAGE), distinct: String(LOG_MESSAGES * GENAI_EVENTS_PER_MESSAGE) });
+      assert.deepEqual(await q(`SELECT count() AS rows, uniqExact(body) AS lines FROM ${database}.logs_raw`), { rows: String(LOG_MESSAGES * LOG_LINES_PER_MESSAGE), lines: String(LOG_MESSAGES * LOG_LINES_PER_MESSAGE) });
+      assert.deepEqual(await q(`SELECT sum(records) AS n FROM ${database}.logs_minute`), { n: String(LOG_MESSAGES * LOG_LINES_PER_MESSAGE) });
       assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.spans_minute`), { n: String(SPANS) });
       assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.llm_minute`), { n: String(chatSpans) });
       assert.deepEqual(await q(`SELECT sum(calls) AS n FROM ${database}.tool_minute`), await q(`SELECT count() AS n FROM ${database}.spans_raw WHERE gen_ai_operation = 'execute_tool'`));

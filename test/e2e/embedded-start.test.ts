@@ -78,6 +78,26 @@ describe('tracehouse start (local ClickHouse server, no Kafka)', () => {
     assert.deepEqual(rows, [{ n: '10', spans: '10' }]);
   });
 
+  it('stores OTLP logs through the local log too: a GenAI event in events_raw, a log line in logs_raw', async () => {
+    const now = String(BigInt(Date.now()) * 1_000_000n);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const logs = {
+      resourceLogs: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'newcomer-agent' } }, { key: 'tenant.id', value: { stringValue: 'newcomer-logs' } }] },
+        scopeLogs: [{ logRecords: [
+          { timeUnixNano: now, eventName: 'gen_ai.user.message', traceId, spanId: '00f067aa0ba902b7', body: { kvlistValue: { values: [{ key: 'role', value: { stringValue: 'user' } }, { key: 'content', value: { stringValue: 'hello' } }] } } },
+          { timeUnixNano: now, severityNumber: 'SEVERITY_NUMBER_ERROR', severityText: 'ERROR', traceId, body: { stringValue: 'tool call failed' } },
+        ] }],
+      }],
+    };
+    const res = await fetch(`http://127.0.0.1:${otlpPort}/v1/logs`, { method: 'POST', body: JSON.stringify(logs), headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 200);
+    const lines = await queryWhen("SELECT body, severity_text, severity_number, trace_id FROM telemetry.logs_raw WHERE tenant_id = 'newcomer-logs'", (r) => r.length >= 1);
+    assert.deepEqual(lines, [{ body: 'tool call failed', severity_text: 'ERROR', severity_number: 17, trace_id: traceId }]);
+    const events = await queryWhen("SELECT event_type, payload_json FROM telemetry.events_raw WHERE tenant_id = 'newcomer-logs'", (r) => r.length >= 1);
+    assert.deepEqual(events, [{ event_type: 'gen_ai.user.message', payload_json: '{"role":"user","content":"hello"}' }]);
+  });
+
   it('tracehouse demo sends multi-tenant agent traffic that lands and is queryable', async () => {
     const demo = await run(process.execPath, [CLI, 'demo', '--endpoint', `http://127.0.0.1:${otlpPort}`, '--rate', '20', '--duration', '2'], { cwd: ROOT, env });
     assert.match(demo.stderr, /demo: \d+ runs, \d+ spans sent/);

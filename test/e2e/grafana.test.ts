@@ -19,7 +19,7 @@ import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { Normalizer } from '../../services/processors/genai/rows.js';
-import { generate } from '../harness/generated-traces.js';
+import { generate, generateLogs } from '../harness/generated-traces.js';
 import { type QueryContext, expandMacros, interpolateVariables } from '../harness/grafana.js';
 
 interface Result {
@@ -69,8 +69,10 @@ describe('Grafana provisioning, validated offline on the real engine', () => {
     const traces = generate(240, 42);
     for (let i = 0; i < traces.length; i += 40) {
       const batch = traces.slice(i, i + 40).map((t) => normalizer.normalize(t));
-      await sink.insert({ spans: batch.flatMap((b) => b.spans), events: batch.flatMap((b) => b.events) }, `grafana-test:${i}`);
+      await sink.insert({ spans: batch.flatMap((b) => b.spans), events: batch.flatMap((b) => b.events), logs: [] }, `grafana-test:${i}`);
     }
+    const logs = generateLogs(240, 43).map((l) => normalizer.normalizeLogs(l));
+    await sink.insert({ spans: [], events: logs.flatMap((l) => l.events), logs: logs.flatMap((l) => l.logs) }, 'grafana-test:logs');
     const variable = DASHBOARDS['agent-overview.json']!.templating.list[0] as { query: string };
     tenants = (await run(variable.query)).data.map((r) => String(r.tenant_id));
     traceId = traces[7]!.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId;

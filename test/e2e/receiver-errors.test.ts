@@ -60,7 +60,7 @@ describe('receiver error handling', () => {
   }
 
   before(async () => {
-    pipeline = await startTestPipeline('all', testConfig({ receivers: { otlp: { protocols: { http: { max_request_body_size: MAX_BODY } } } } }));
+    pipeline = await startTestPipeline('all', testConfig({ receivers: { otlp: { protocols: { http: { max_request_body_size: MAX_BODY } }, limits: { max_log_records_per_request: 5 } } } }));
     kafka = new Kafka({ brokers: pipeline.config.kafka.brokers, clientId: 'errors-test', logLevel: 0 });
   });
   after(async () => pipeline?.stop());
@@ -141,13 +141,52 @@ describe('receiver error handling', () => {
     assert.deepEqual(rows.map((r) => r.operation), ['good']);
   });
 
+  it('takes /v1/logs alike: malformed ids through partial success (rejectedLogRecords), bad JSON 400, too many records 413', async () => {
+    const now = String(BigInt(Date.now()) * 1_000_000n);
+    const record = (body: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ timeUnixNano: now, severityNumber: 17, severityText: 'ERROR', body: { stringValue: body }, ...extra });
+    const logs = (records: Array<Record<string, unknown>>): string => JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'tenant.id', value: { stringValue: 'partial-logs' } }] }, scopeLogs: [{ logRecords: records }] }] });
+    const postLogs = (body: string): Promise<Response> => fetch(`${pipeline.url}/v1/logs`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const res = await postLogs(logs([record('kept'), record('short trace id', { traceId: 'abcd' }), record('correlated', { traceId: '7d3f0a5b9c1e4f2a8b6c0d1e2f3a4b5c', spanId: '1a2b3c4d5e6f7a8b' })]));
+    assert.equal(res.status, 200);
+    const answer = (await res.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
+    assert.equal(answer.partialSuccess.rejectedLogRecords, '1');
+    assert.match(answer.partialSuccess.errorMessage, /1 log record\(s\) rejected; first: log record: trace_id must be empty or 16 non-zero bytes/);
+    await waitFor(async () => (await pipeline.query('SELECT 1 FROM telemetry.logs_raw WHERE tenant_id = {t:String}', { t: 'partial-logs' })).length >= 2, 20_000, 'the valid log records');
+    const rows = await pipeline.query<{ body: string; trace_id: string }>('SELECT body, trace_id FROM telemetry.logs_raw WHERE tenant_id = {t:String} ORDER BY body', { t: 'partial-logs' });
+    assert.deepEqual(rows, [{ body: 'correlated', trace_id: '7d3f0a5b9c1e4f2a8b6c0d1e2f3a4b5c' }, { body: 'kept', trace_id: '' }]);
+    const bad = await postLogs('{"resourceLogs":[');
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { message: string }).message, /cannot decode OTLP json: invalid JSON/);
+    const many = await postLogs(logs(Array.from({ length: 6 }, (_, i) => record(`r${i}`))));
+    assert.equal(many.status, 413);
+    assert.match(((await many.json()) as { message: string }).message, /6 log records in one request; the limit is 5/);
+  });
+
   it('counts accepted and refused requests in /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/metrics`)).text();
     assert.match(text, /tracehouse_receiver_requests_total\{code="400"\} [3-9]/);
-    assert.match(text, /tracehouse_receiver_requests_total\{code="413"\} 2/);
+    assert.match(text, /tracehouse_receiver_requests_total\{code="413"\} 3/);
     assert.match(text, /tracehouse_receiver_accepted_spans_total 1\n/);
+    assert.match(text, /tracehouse_receiver_accepted_log_records_total 2\n/);
+    assert.match(text, /tracehouse_receiver_rejected_log_records_total\{reason="invalid"\} 1\n/);
     assert.equal((await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/healthz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/readyz`)).status, 200);
+  });
+});
+
+describe('receiver without a logs pipeline', () => {
+  let pipeline: TestPipeline;
+  before(async () => {
+    const only = { receivers: ['otlp'], processors: ['attributes'], exporters: ['kafka'] };
+    pipeline = await startTestPipeline('receiver', testConfig({ processors: { attributes: null }, service: { pipelines: { traces: only } } }));
+  });
+  after(async () => pipeline?.stop());
+
+  it('answers /v1/logs with 404 naming the missing pipeline, and still takes traces', async () => {
+    const res = await fetch(`${pipeline.url}/v1/logs`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 404);
+    assert.match(((await res.json()) as { message: string }).message, /no logs pipeline: add one with the otlp receiver to service\.pipelines/);
+    assert.equal((await fetch(`${pipeline.url}/v1/traces`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status, 200);
   });
 });
 

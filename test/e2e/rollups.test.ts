@@ -45,7 +45,7 @@ describe('per-minute rollups and the trace index', () => {
     const traces = generate(300, 7);
     for (let i = 0; i < traces.length; i += 25) {
       const spans = traces.slice(i, i + 25).flatMap((t) => normalizer.normalize(t).spans);
-      batches.push({ spans, events: [] });
+      batches.push({ spans, events: [], logs: [] });
     }
     for (const [i, b] of batches.entries()) await sink.insert(b, `rollup-test:0:${i}`);
   });

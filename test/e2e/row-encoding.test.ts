@@ -74,7 +74,7 @@ function trickyRows(): NormalizedRows {
   };
   const plain: SpanRow = { ...base, span_id: 'c7ad6b7169203332', resource_attributes: {}, attributes: {}, cost_usd: 0.0000000001, end_ts: 9_223_372_036_854_775_807n };
   const event: EventRow = { ...rows.events[0]!, payload_json: `{"text":${JSON.stringify(TRICKY + LONG)}}`, cost_usd: 0.5, tokens_total: 2 ** 40 };
-  return { spans: [tricky, plain], events: [event] };
+  return { spans: [tricky, plain], events: [event], logs: [] };
 }
 
 /** A row's value of a column; a nested column (events.name) is the array of its elements' field. */

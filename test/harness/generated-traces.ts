@@ -1,8 +1,9 @@
 // Deterministic agent traces built directly as OTLP model objects: 10 spans per trace (an agent
 // root, LLM calls with tokens across providers, one of them unpriced, and tool calls), ~10% errors,
-// spread over the last 10 minutes. For tests that need thousands of spans without an SDK.
-import type { KeyValue, Span, TracesData } from '../../services/otlp/model.js';
-import { emptySpan } from '../../services/otlp/model.js';
+// spread over the last 10 minutes; and log records correlated with them. For tests that need
+// thousands of spans or records without an SDK.
+import type { KeyValue, LogRecord, LogsData, Span, TracesData } from '../../services/otlp/model.js';
+import { emptyLogRecord, emptySpan } from '../../services/otlp/model.js';
 import { seededRandom } from '../../services/shared/random.js';
 
 /** Deterministic pseudo-random numbers, so a failure can be reproduced. */
@@ -54,6 +55,45 @@ export function generate(traces: number, seed: number, firstTrace = 0): TracesDa
     out.push({
       resourceSpans: [{ resource: { attributes: [kv('service.name', service), kv('tenant.id', tenant), kv('deployment.environment', 'prod')], droppedAttributesCount: 0 }, scopeSpans: [{ scope: { name: 'gen', version: '', attributes: [], droppedAttributesCount: 0 }, spans, schemaUrl: '' }], schemaUrl: '' }],
     });
+  }
+  return out;
+}
+
+/** Log records per message of generateLogs: six log lines and two GenAI events. */
+export const LOG_LINES_PER_MESSAGE = 6;
+export const GENAI_EVENTS_PER_MESSAGE = 2;
+
+/**
+ * `messages` logs requests (as the Collector's kafka exporter writes one message each), correlated
+ * with the traces generate() makes: six log lines of mixed severity with a unique body each, and a
+ * gen_ai.user.message and a gen_ai.client.inference.operation.details event of one LLM call.
+ */
+export function generateLogs(messages: number, seed: number): LogsData[] {
+  const random = seededRandom(seed);
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const out: LogsData[] = [];
+  for (let m = 0; m < messages; m++) {
+    const traceId = hex(m + 1, 32);
+    const spanId = hex(m * 16 + 2, 16);
+    const time = nowNs - BigInt(Math.floor(random() * 600_000)) * 1_000_000n;
+    const records: LogRecord[] = [];
+    for (let i = 0; i < LOG_LINES_PER_MESSAGE; i++) {
+      const r = emptyLogRecord();
+      r.timeUnixNano = time + BigInt(i) * 1_000_000n;
+      r.observedTimeUnixNano = r.timeUnixNano;
+      r.severityNumber = [9, 9, 13, 17, 5, 9][i]!;
+      r.severityText = ['INFO', 'INFO', 'WARN', 'ERROR', 'DEBUG', 'INFO'][i]!;
+      r.body = { stringValue: `log line ${m}-${i}` };
+      r.attributes = [kv('line', i)];
+      if (i % 2 === 0) [r.traceId, r.spanId] = [traceId, spanId];
+      records.push(r);
+    }
+    const message = emptyLogRecord();
+    Object.assign(message, { timeUnixNano: time, eventName: 'gen_ai.user.message', traceId, spanId, body: { kvlistValue: [kv('role', 'user'), kv('content', `question ${m}`)] } });
+    const details = emptyLogRecord();
+    Object.assign(details, { timeUnixNano: time, eventName: 'gen_ai.client.inference.operation.details', traceId, spanId, attributes: [kv('gen_ai.request.model', 'gpt-4o'), kv('gen_ai.usage.input_tokens', 100), kv('gen_ai.usage.output_tokens', 10)] });
+    records.push(message, details);
+    out.push({ resourceLogs: [{ resource: { attributes: [kv('service.name', m % 2 === 0 ? 'planner' : 'executor'), kv('tenant.id', `tenant-${m % 3}`)], droppedAttributesCount: 0 }, schemaUrl: '', scopeLogs: [{ scope: { name: 'generated', version: '1', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', logRecords: records }] }] });
   }
   return out;
 }

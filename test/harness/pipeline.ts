@@ -26,9 +26,9 @@ export function clickhouseEnv(database?: string): Record<string, string> {
 export function testConfig(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Config {
   const id = randomUUID().slice(0, 8);
   const doc = {
-    receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } }, kafka: { topic: `spans-${id}`, group_id: `group-${id}` } },
+    receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } }, kafka: { topic: `spans-${id}`, group_id: `group-${id}`, logs: { topic: `logs-${id}` } } },
     processors: { batch: { send_batch_size: 500, timeout: '200ms' } },
-    exporters: { kafka: { topic: `spans-${id}`, topic_partitions: 6 } },
+    exporters: { kafka: { topic: `spans-${id}`, topic_partitions: 6, logs: { topic: `logs-${id}` } } },
     service: { telemetry: { metrics: { address: '127.0.0.1:0' } } },
   };
   deepMerge(doc, overrides);

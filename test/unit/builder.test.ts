@@ -32,18 +32,17 @@ function harness() {
   const receiver = (type: string): ReceiverFactory => ({
     kind: 'receiver',
     type,
-    produces: 'traces',
+    produces: ['traces'],
     parseConfig: () => undefined,
     create: async (s, next) => {
-      senders[s.id] = next;
+      senders[s.id] = next.traces!;
       return lifecycle(s.id);
     },
   });
   const append = (type: string): ProcessorFactory => ({
     kind: 'processor',
     type,
-    consumes: 'traces',
-    produces: 'traces',
+    kinds: { traces: 'traces' },
     parseConfig: () => undefined,
     create: async (s, next) => ({
       ...lifecycle(`${s.id}@${s.pipeline}`),
@@ -53,11 +52,11 @@ function harness() {
       },
     }),
   });
-  const toRows: ProcessorFactory = { kind: 'processor', type: 'rows', consumes: 'traces', produces: 'rows', parseConfig: () => undefined, create: async (s, next) => ({ ...lifecycle(s.id), consumeTraces: () => (next as RowsConsumer).consumeRows({ spans: [], events: [] }) }) };
+  const toRows: ProcessorFactory = { kind: 'processor', type: 'rows', kinds: { traces: 'rows' }, parseConfig: () => undefined, create: async (s, next) => ({ ...lifecycle(s.id), consumeTraces: () => (next as RowsConsumer).consumeRows({ spans: [], events: [], logs: [] }) }) };
   const exporter = (type: string, fail = false): ExporterFactory => ({
     kind: 'exporter',
     type,
-    consumes: 'traces',
+    consumes: ['traces'],
     parseConfig: () => undefined,
     create: async (s) => ({
       ...lifecycle(s.id, fail),
@@ -104,9 +103,9 @@ describe('pipeline builder', () => {
 
   it('a fan-out that fails in one branch for good and in another for now answers retryable', async () => {
     const registry = new FactoryRegistry([
-      { kind: 'receiver', type: 'in', produces: 'traces', parseConfig: () => undefined, create: async (_s, next) => ({ ...STATELESS, start: async () => void (sender = next) }) },
-      { kind: 'exporter', type: 'refuses', consumes: 'traces', parseConfig: () => undefined, create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new PermanentError('bad data')) }) },
-      { kind: 'exporter', type: 'down', consumes: 'traces', parseConfig: () => undefined, create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new RetryableError('down')) }) },
+      { kind: 'receiver', type: 'in', produces: ['traces'], parseConfig: () => undefined, create: async (_s, next) => ({ ...STATELESS, start: async () => void (sender = next.traces) }) },
+      { kind: 'exporter', type: 'refuses', consumes: ['traces'], parseConfig: () => undefined, create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new PermanentError('bad data')) }) },
+      { kind: 'exporter', type: 'down', consumes: ['traces'], parseConfig: () => undefined, create: async () => ({ ...STATELESS, consumeTraces: () => Promise.reject(new RetryableError('down')) }) },
     ]);
     let sender: TracesConsumer | undefined;
     const service = await buildService({ traces: { receivers: ['in'], processors: [], exporters: ['refuses', 'down'] } }, registry, { configs: NO_SETTINGS, registry: new Registry(), log: silent, reportFatal: () => assert.fail('no component fails here'), resources: unusedResources });
@@ -119,7 +118,7 @@ describe('pipeline builder', () => {
     const source: ReceiverFactory<{ port: number }> = {
       kind: 'receiver',
       type: 'in',
-      produces: 'traces',
+      produces: ['traces'],
       parseConfig: (section) => ({ port: section.int('port', 1) }),
       create: async (s) => {
         seen.push(s.config.port, s.configOf(sink).path);
@@ -129,7 +128,7 @@ describe('pipeline builder', () => {
     const sink: ExporterFactory<{ path: string }> = {
       kind: 'exporter',
       type: 'out',
-      consumes: 'traces',
+      consumes: ['traces'],
       parseConfig: (section) => ({ path: section.str('path', '/dev/null') }),
       create: async () => ({ ...STATELESS, consumeTraces: async () => undefined }),
     };
@@ -158,15 +157,17 @@ describe('pipeline builder', () => {
 describe('the pipelines each mode runs', () => {
   const config = (brokers: string) => resolveConfig({}, brokers ? { KAFKA_BROKERS: brokers } : {});
   it('receiver and consumer take the pipelines with their receiver; start with brokers takes all', () => {
-    assert.deepEqual(Object.keys(pipelinesFor('receiver', config('k:9092'), silent)), ['traces/ingest']);
-    assert.deepEqual(Object.keys(pipelinesFor('consumer', config('k:9092'), silent)), ['traces/store']);
+    assert.deepEqual(Object.keys(pipelinesFor('receiver', config('k:9092'), silent)), ['traces/ingest', 'logs/ingest']);
+    assert.deepEqual(Object.keys(pipelinesFor('consumer', config('k:9092'), silent)), ['traces/store', 'logs/store']);
     assert.deepEqual(pipelinesFor('all', config('k:9092'), silent), config('k:9092').pipelines);
   });
 
-  it('start without brokers puts the local durable log where Kafka was, in both pipelines', () => {
+  it('start without brokers puts the local durable log where Kafka was, in every pipeline', () => {
     assert.deepEqual(pipelinesFor('all', config(''), silent), {
       'traces/ingest': { receivers: ['otlp'], processors: ['attributes'], exporters: ['local_log'] },
       'traces/store': { receivers: ['local_log'], processors: ['genai', 'batch'], exporters: ['clickhouse'] },
+      'logs/ingest': { receivers: ['otlp'], processors: ['attributes'], exporters: ['local_log'] },
+      'logs/store': { receivers: ['local_log'], processors: ['genai', 'batch'], exporters: ['clickhouse'] },
     });
   });
 });

@@ -14,10 +14,14 @@ describe('config', () => {
     assert.deepEqual(c.kafka.brokers, []);
     assert.equal(c.exporters.kafka.topic, 'otel-spans');
     assert.equal(c.exporters.kafka.partitions, 3);
+    assert.equal(c.exporters.kafka.logsTopic, 'otel-logs');
+    assert.deepEqual(c.receivers.kafka.logs, { topic: 'otel-logs', encoding: 'otlp_proto', groupId: 'tracehouse-consumer-logs' });
+    const logs = resolveConfig({}, { KAFKA_LOGS_TOPIC: 'l', KAFKA_GROUP_ID: 'g', KAFKA_ENCODING: 'otlp_json' });
+    assert.deepEqual([logs.exporters.kafka.logsTopic, logs.receivers.kafka.logs], ['l', { topic: 'l', encoding: 'otlp_json', groupId: 'g-logs' }]);
     assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxConcurrentFlushes], [30_000, 1000, 1]);
     assert.equal(c.exporters.kafka.producerClient, 'kafkajs');
     assert.deepEqual([c.exporters.clickhouse.url, c.exporters.clickhouse.dataDir, c.exporters.clickhouse.database, c.exporters.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
-    assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store']);
+    assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store', 'logs/ingest', 'logs/store']);
     assert.deepEqual(c.exporters.clickhouse.server, { httpPort: 8123, tcpPort: 9000 });
     assert.deepEqual(c.exporters.clickhouse.tenants, []);
     // No port: the service picks 8888, or 8889 for the consumer, so both run on one machine.
@@ -149,6 +153,6 @@ describe('config', () => {
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], processors: ['attributes'], exporters: [] } }), /service\.pipelines\.traces: a pipeline needs at least one exporter/);
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp'], processors: ['batch/large'], exporters: ['kafka'] } }), /processors\[0\]: "batch\/large": named instances \(type\/name\) are not supported/);
     assert.throws(() => withPipelines({ traces: { receivers: ['otlp', 'otlp'], exporters: ['kafka'] } }), /service\.pipelines\.traces\.receivers lists a component twice/);
-    assert.throws(() => withPipelines({ metrics: { receivers: ['otlp'], exporters: ['kafka'] } }), /service\.pipelines\.metrics: only traces pipelines exist/);
+    assert.throws(() => withPipelines({ metrics: { receivers: ['otlp'], exporters: ['kafka'] } }), /service\.pipelines\.metrics: a pipeline is named after its signal: traces or traces\/NAME, logs or logs\/NAME/);
   });
 });

@@ -206,6 +206,7 @@ describe('genai processor', () => {
         resources: unusedResources,
       },
       { consumeRows: async (rows) => void stored.push(rows) },
+      'traces',
     )) as TracesConsumer;
     for (const trace of generate(30, 5)) await processor.consumeTraces(trace, { tenant: undefined });
     const unpriced = stored.flatMap((r) => r.spans).filter((s) => s.cost_source === 'unpriced');

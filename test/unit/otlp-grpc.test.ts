@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client, Metadata, type ServiceError, credentials, status } from '@grpc/grpc-js';
-import type { ComponentType, TracesConsumer } from '../../services/component/component.js';
+import type { ComponentType, LogsConsumer, TracesConsumer } from '../../services/component/component.js';
 import { resolveConfig } from '../../services/config.js';
-import { type Span, type TracesData, emptySpan } from '../../services/otlp/model.js';
-import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
+import { type Span, type TracesData, countLogRecords, emptyLogRecord, emptySpan } from '../../services/otlp/model.js';
+import { encodeLogsProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { ProtoReader } from '../../services/otlp/wire.js';
 import { OtlpReceiver, otlpReceiverFactory } from '../../services/receivers/otlp/receiver.js';
-import { TRACE_SERVICE_EXPORT } from '../../services/receivers/otlp/grpc.js';
+import { LOGS_SERVICE_EXPORT, TRACE_SERVICE_EXPORT } from '../../services/receivers/otlp/grpc.js';
 import { clickhouseExporterFactory } from '../../services/exporters/clickhouse/exporter.js';
 import { PermanentError, RetryableError } from '../../services/shared/errors.js';
 import { createLogger } from '../../services/shared/log.js';
@@ -32,6 +32,11 @@ function request(spanCount: number, startNs = BigInt(Date.now()) * 1_000_000n): 
   const spans: Span[] = Array.from({ length: spanCount }, (_, i) => Object.assign(emptySpan(), { traceId: 'ab'.repeat(16), spanId: (i + 1).toString(16).padStart(16, '0'), name: 'op', startTimeUnixNano: startNs, endTimeUnixNano: startNs + 1000n }));
   const data: TracesData = { resourceSpans: [{ resource: { attributes: [kv('service.name', 'svc')], droppedAttributesCount: 0 }, scopeSpans: [{ scope: { name: 's', version: '', attributes: [], droppedAttributesCount: 0 }, spans, schemaUrl: '' }], schemaUrl: '' }] };
   return Buffer.from(encodeTracesProtobuf(data));
+}
+
+function logsRequest(records: number, traceId = 'ab'.repeat(16)): Buffer {
+  const logRecords = Array.from({ length: records }, (_, i) => Object.assign(emptyLogRecord(), { timeUnixNano: BigInt(Date.now()) * 1_000_000n, body: { stringValue: `line ${i}` }, traceId }));
+  return Buffer.from(encodeLogsProtobuf({ resourceLogs: [{ resource: { attributes: [kv('service.name', 'svc')], droppedAttributesCount: 0 }, scopeLogs: [{ scope: { name: 's', version: '', attributes: [], droppedAttributesCount: 0 }, logRecords, schemaUrl: '' }], schemaUrl: '' }] }));
 }
 
 
@@ -67,15 +72,18 @@ function retryDelaySeconds(err: ServiceError): number | undefined {
 }
 
 interface Harness {
-  call(body: Buffer, metadata?: Record<string, string>, options?: { gzip?: boolean }): Promise<Buffer>;
+  call(body: Buffer, metadata?: Record<string, string>, options?: { gzip?: boolean; method?: string }): Promise<Buffer>;
   received: Array<{ spans: number; tenant: string | undefined }>;
+  receivedLogs: Array<{ records: number; tenant: string | undefined }>;
   fail: { next: Error | undefined };
   stop(): Promise<void>;
 }
 
-async function receiver(otlp: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, tls?: { ca: Buffer }): Promise<Harness> {
+async function receiver(otlp: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, tls?: { ca: Buffer }, withLogs = true): Promise<Harness> {
   const config = resolveConfig({ receivers: { otlp }, exporters: { kafka: null }, processors: { attributes: null }, service: { pipelines: { traces: { receivers: ['otlp'], processors: ['attributes'], exporters: ['kafka'] } } } }, env);
   const received: Harness['received'] = [];
+  const receivedLogs: Harness['receivedLogs'] = [];
+  const logs: LogsConsumer = { consumeLogs: async (data, ctx) => void receivedLogs.push({ records: countLogRecords(data), tenant: ctx.tenant }) };
   const fail: Harness['fail'] = { next: undefined };
   const next: TracesConsumer = {
     consumeTraces: async (data, ctx) => {
@@ -98,7 +106,7 @@ async function receiver(otlp: Record<string, unknown>, env: NodeJS.ProcessEnv = 
       reportFatal: (err) => assert.fail(err),
       resources: unusedResources,
     },
-    next,
+    withLogs ? { traces: next, logs } : { traces: next },
   )) as OtlpReceiver;
   await component.start();
   const address = `127.0.0.1:${component.grpcPort}`;
@@ -106,12 +114,13 @@ async function receiver(otlp: Record<string, unknown>, env: NodeJS.ProcessEnv = 
   const gzipClient = new Client(address, tls ? credentials.createSsl(tls.ca) : credentials.createInsecure(), { 'grpc.default_compression_algorithm': 2 });
   return {
     received,
+    receivedLogs,
     fail,
     call: (body, metadata = {}, options = {}) =>
       new Promise((resolve, reject) => {
         const md = new Metadata();
         for (const [k, v] of Object.entries(metadata)) md.set(k, v);
-        (options.gzip ? gzipClient : client).makeUnaryRequest(TRACE_SERVICE_EXPORT, (b: Buffer) => b, (b: Buffer) => b, body, md, (err, value) => (err ? reject(err) : resolve(value!)));
+        (options.gzip ? gzipClient : client).makeUnaryRequest(options.method ?? TRACE_SERVICE_EXPORT, (b: Buffer) => b, (b: Buffer) => b, body, md, (err, value) => (err ? reject(err) : resolve(value!)));
       }),
     stop: async () => {
       client.close();
@@ -139,6 +148,19 @@ describe('OTLP/gRPC receiver', () => {
     assert.deepEqual(partialSuccess(await h.call(request(3))), { rejected: 0, message: '' });
     assert.deepEqual(partialSuccess(await h.call(request(2), {}, { gzip: true })), { rejected: 0, message: '' });
     assert.deepEqual(h.received, [{ spans: 3, tenant: undefined }, { spans: 2, tenant: undefined }]);
+  });
+
+  it('takes LogsService exports, with partial success for records it rejects and the API key\'s tenant; UNIMPLEMENTED without a logs pipeline', async () => {
+    const h = await started(GRPC_ONLY, { TRACEHOUSE_API_KEYS: `${sha('key-logs')}:logs-tenant` });
+    const auth = { authorization: 'Bearer key-logs' };
+    assert.deepEqual(partialSuccess(await h.call(logsRequest(3), auth, { method: LOGS_SERVICE_EXPORT })), { rejected: 0, message: '' });
+    const answer = partialSuccess(await h.call(Buffer.concat([logsRequest(1), logsRequest(2, 'abcd')]), auth, { method: LOGS_SERVICE_EXPORT, gzip: true }));
+    assert.equal(answer.rejected, 2);
+    assert.match(answer.message, /log record: trace_id must be empty or 16 non-zero bytes/);
+    assert.deepEqual(h.receivedLogs, [{ records: 3, tenant: 'logs-tenant' }, { records: 1, tenant: 'logs-tenant' }]);
+    assert.deepEqual(h.received, [], 'no log record reached the traces pipeline');
+    const tracesOnly = await started(GRPC_ONLY, {}, undefined, false);
+    await assert.rejects(tracesOnly.call(logsRequest(1), {}, { method: LOGS_SERVICE_EXPORT }), (err: ServiceError) => err.code === status.UNIMPLEMENTED);
   });
 
   it('answers partial success for spans it rejects, and INVALID_ARGUMENT for an undecodable body', async () => {

@@ -5,7 +5,7 @@ import { Redactor, parseRedactionConfig } from '../../services/processors/redact
 import { resolveConfig } from '../../services/config.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { TENANT_KEY } from '../../services/otlp/attributes.js';
-import type { AnyValue, TracesData } from '../../services/otlp/model.js';
+import { type AnyValue, type LogRecord, type LogsData, type TracesData, emptyLogRecord } from '../../services/otlp/model.js';
 
 function traces(tenant: string, attributes: Record<string, AnyValue>): TracesData {
   return {
@@ -20,7 +20,36 @@ function traces(tenant: string, attributes: Record<string, AnyValue>): TracesDat
 }
 const attrs = (data: TracesData): Record<string, AnyValue> => Object.fromEntries(data.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.attributes.map((kv) => [kv.key, kv.value]));
 
+function logs(tenant: string, records: Array<Partial<LogRecord>>): LogsData {
+  return {
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: TENANT_KEY, value: { stringValue: tenant } }], droppedAttributesCount: 0 },
+        scopeLogs: [{ scope: { name: 's', version: '', attributes: [], droppedAttributesCount: 0 }, logRecords: records.map((r) => ({ ...emptyLogRecord(), ...r })), schemaUrl: '' }],
+        schemaUrl: '',
+      },
+    ],
+  };
+}
+
 describe('redaction processor', () => {
+  it('redacts log records alike: values in the body and attributes, and a GenAI event body as content', () => {
+    const r = new Redactor(parseRedactionConfig({ rules: [{ name: 'mail', values: 'email', action: 'mask' }, { name: 'prompts', keys: 'genai_content', action: 'drop' }] }), new Registry());
+    const data = logs('t1', [
+      { body: { stringValue: 'login failed for bob@example.com' }, attributes: [{ key: 'user', value: { stringValue: 'alice@example.com' } }] },
+      { eventName: 'gen_ai.user.message', body: { kvlistValue: [{ key: 'content', value: { stringValue: 'my secret plan' } }] }, attributes: [{ key: 'gen_ai.provider.name', value: { stringValue: 'openai' } }] },
+      { body: { stringValue: 'nothing to hide' } },
+    ]);
+    r.processLogs(data);
+    const [line, event, plain] = data.resourceLogs[0]!.scopeLogs[0]!.logRecords;
+    assert.deepEqual(line!.body, { stringValue: 'login failed for [REDACTED:mail]' });
+    assert.deepEqual(line!.attributes, [{ key: 'user', value: { stringValue: '[REDACTED:mail]' } }, { key: 'tracehouse.redacted', value: { arrayValue: [{ stringValue: 'mail' }] } }]);
+    assert.deepEqual(event!.body, {}, 'a gen_ai.* event body is content: dropped by the genai_content rule');
+    assert.deepEqual(event!.attributes.map((kv) => kv.key), ['gen_ai.provider.name', 'tracehouse.redacted']);
+    assert.deepEqual(plain!.body, { stringValue: 'nothing to hide' });
+    assert.equal(plain!.attributes.length, 0, 'an untouched record gets no marker');
+  });
+
   it('drops an attribute whose value matches, recurses into arrays and maps, and leaves other tenants and types alone', () => {
     const r = new Redactor(parseRedactionConfig({ rules: [{ name: 'mail', values: 'email', action: 'drop' }, { name: 'ssn', pattern: '\\d{3}-\\d{2}-\\d{4}', action: 'mask', tenants: ['t1'] }] }), new Registry());
     const data = traces('t1', {
@@ -62,7 +91,7 @@ describe('redaction processor', () => {
     assert.throws(bad({ rules: [{ name: 'a' }] }), /processors\.redaction\.rules\[0\] needs keys/);
     assert.throws(bad({ rules: [{ name: 'a', values: 'email' }, { name: 'a', values: 'email' }] }), /rules\[1\]\.name: two rules are named a/);
     assert.throws(bad({ rules: [{ name: 'a', keys: 'x', action: 'hash' }] }), /processors\.redaction\.hash_key: the hash action needs a secret/);
-    assert.throws(() => resolveConfig({ receivers: { kafka: null }, processors: { redaction: { rules: [{ name: 'a', values: 'email' }] } }, exporters: { clickhouse: null }, service: { pipelines: { traces: { receivers: ['kafka'], processors: ['redaction'], exporters: ['clickhouse'] } } } }, {}), /service\.pipelines\.traces: the redaction processor runs where spans are received/);
+    assert.throws(() => resolveConfig({ receivers: { kafka: null }, processors: { redaction: { rules: [{ name: 'a', values: 'email' }] } }, exporters: { clickhouse: null }, service: { pipelines: { traces: { receivers: ['kafka'], processors: ['redaction'], exporters: ['clickhouse'] } } } }, {}), /service\.pipelines\.traces: the redaction processor runs where data is received/);
   });
 
   it('has its rules checked when a pipeline lists it, and not otherwise (as in the Collector)', () => {

@@ -1,4 +1,4 @@
-// The clickhouse exporter: rows into spans_raw and events_raw over HTTP (TelemetrySink), after
+// The clickhouse exporter: rows into spans_raw, events_raw and logs_raw over HTTP (TelemetrySink), after
 // waiting for the server and applying migrations when configured. It offers the Kafka receiver an
 // INSERT with a dedup token, the exporter's half of the exactly-once protocol.
 import type { BatchSink, Component, CreateSettings, ExporterFactory, RowsConsumer } from '../../component/component.js';
@@ -40,7 +40,7 @@ export class ClickHouseExporter implements RowsConsumer, Component {
 export const clickhouseExporterFactory = {
   kind: 'exporter',
   type: 'clickhouse' as const,
-  consumes: 'rows',
+  consumes: ['rows'],
   parseConfig: parseClickHouseExporterConfig,
   create: async (settings) => new ClickHouseExporter(settings),
 } satisfies ExporterFactory<ClickHouseExporterConfig>;

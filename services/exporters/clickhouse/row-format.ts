@@ -1,7 +1,7 @@
-// Insert bodies for spans_raw and events_raw in RowBinary (row-binary.ts), columns named once in the
+// Insert bodies for spans_raw, events_raw and logs_raw in RowBinary (row-binary.ts), columns named once in the
 // INSERT. Measured against the JSONCompactEachRow bodies they replace, on 10k-row batches of the
 // bench's agent spans: 13% fewer bytes, faster to write, and about half the engine's parse time.
-import type { EventRow, SpanRow } from '../../processors/genai/rows.js';
+import type { EventRow, LogRow, SpanRow } from '../../processors/genai/rows.js';
 import type { RawInsert } from '../../shared/clickhouse/client.js';
 import { RowBinaryWriter } from './row-binary.js';
 
@@ -23,6 +23,13 @@ export const SPAN_COLUMNS = [
 export const EVENT_COLUMNS = [
   'event_ts', 'event_type', 'tenant_id', 'env', 'service_name', 'trace_id', 'span_id', 'operation', 'payload_json', 'model', 'tool_name',
   'tokens_prompt', 'tokens_completion', 'tokens_total', 'cost_usd', 'normalizer_version',
+] as const;
+
+export const LOG_COLUMNS = [
+  'tenant_id', 'env', 'service_name', 'timestamp', 'observed_timestamp', 'severity_number', 'severity_text', 'body', 'body_type', 'event_name',
+  'trace_id', 'span_id', 'trace_flags', 'attributes', 'attribute_types', 'dropped_attributes_count', 'resource_attributes',
+  'resource_attribute_types', 'resource_schema_url', 'scope_name', 'scope_version', 'scope_attributes', 'scope_schema_url',
+  'content_truncated', 'content_dropped', 'normalizer_version',
 ] as const;
 
 /** A resource's attribute map is one object shared by all its spans' rows: encoded once. */
@@ -141,9 +148,40 @@ function writeEventRow(w: RowBinaryWriter, r: EventRow): void {
   w.uint16(r.normalizer_version);
 }
 
+/** One row, in LOG_COLUMNS order. */
+function writeLogRow(w: RowBinaryWriter, r: LogRow): void {
+  w.string(r.tenant_id);
+  w.string(r.env);
+  w.string(r.service_name);
+  w.int64(r.timestamp);
+  w.int64(r.observed_timestamp);
+  w.uint8(r.severity_number);
+  w.string(r.severity_text);
+  w.string(r.body);
+  w.string(r.body_type);
+  w.string(r.event_name);
+  w.string(r.trace_id);
+  w.string(r.span_id);
+  w.uint32(r.trace_flags);
+  w.stringMap(r.attributes);
+  w.stringMap(r.attribute_types);
+  w.uint32(r.dropped_attributes_count);
+  w.raw(resourceAttributesBytes(r.resource_attributes));
+  w.stringMap(r.resource_attribute_types);
+  w.string(r.resource_schema_url);
+  w.string(r.scope_name);
+  w.string(r.scope_version);
+  w.stringMap(r.scope_attributes);
+  w.string(r.scope_schema_url);
+  w.uint8(r.content_truncated);
+  w.uint8(r.content_dropped);
+  w.uint16(r.normalizer_version);
+}
+
 // Typical encoded row sizes of the bench's agent spans, so a body is allocated about once.
 const SPAN_ROW_BYTES = 640;
 const EVENT_ROW_BYTES = 320;
+const LOG_ROW_BYTES = 320;
 
 export function spanRowsBody(rows: readonly SpanRow[]): InsertBody {
   const w = new RowBinaryWriter(rows.length * SPAN_ROW_BYTES);
@@ -155,4 +193,10 @@ export function eventRowsBody(rows: readonly EventRow[]): InsertBody {
   const w = new RowBinaryWriter(rows.length * EVENT_ROW_BYTES);
   for (const r of rows) writeEventRow(w, r);
   return { columns: EVENT_COLUMNS, format: 'RowBinary', body: w.bytes() };
+}
+
+export function logRowsBody(rows: readonly LogRow[]): InsertBody {
+  const w = new RowBinaryWriter(rows.length * LOG_ROW_BYTES);
+  for (const r of rows) writeLogRow(w, r);
+  return { columns: LOG_COLUMNS, format: 'RowBinary', body: w.bytes() };
 }

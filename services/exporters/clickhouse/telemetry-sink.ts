@@ -1,11 +1,12 @@
-// Writes one batch of normalized rows: one INSERT into spans_raw and one into events_raw, each with
-// a dedup token derived from the batch's, so a batch inserted twice (redelivery) is stored once.
+// Writes one batch of normalized rows: one INSERT into each of spans_raw, events_raw and logs_raw
+// that has rows, each with a dedup token derived from the batch's, so a batch inserted twice
+// (redelivery) is stored once.
 import type { Logger } from '../../shared/log.js';
 import type { Registry } from '../../shared/metrics.js';
 import type { NormalizedRows } from '../../processors/genai/rows.js';
 import type { ClickHouseHandle } from '../../shared/clickhouse/client.js';
 import { classifyInsertError } from './errors.js';
-import { type InsertBody, eventRowsBody, spanRowsBody } from './row-format.js';
+import { type InsertBody, eventRowsBody, logRowsBody, spanRowsBody } from './row-format.js';
 
 export class TelemetrySink {
   private readonly insertSeconds;
@@ -29,6 +30,7 @@ export class TelemetrySink {
   async insert(rows: NormalizedRows, dedupToken = ''): Promise<void> {
     if (rows.spans.length > 0) await this.insertTable('spans_raw', () => spanRowsBody(rows.spans), rows.spans.length, dedupToken);
     if (rows.events.length > 0) await this.insertTable('events_raw', () => eventRowsBody(rows.events), rows.events.length, dedupToken);
+    if (rows.logs.length > 0) await this.insertTable('logs_raw', () => logRowsBody(rows.logs), rows.logs.length, dedupToken);
     this.advanceWatermarks(rows);
   }
 

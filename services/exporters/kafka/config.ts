@@ -1,5 +1,5 @@
-// exporters.kafka: the spans topic the receiver writes (created with topic_partitions when absent),
-// the acks=all deadline and the producer client.
+// exporters.kafka: the spans and logs topics the receiver writes (created with topic_partitions when
+// absent), the acks=all deadline and the producer client.
 import type { Section } from '../../shared/config.js';
 import { type KafkaConnection, parseKafkaConnection } from '../../shared/kafka.js';
 
@@ -7,6 +7,8 @@ export type ProducerClient = 'kafkajs' | 'librdkafka';
 
 export interface KafkaExporterConfig extends KafkaConnection {
   topic: string;
+  /** Where log records go (`logs.topic`, as the Collector's kafka exporter names it). */
+  logsTopic: string;
   partitions: number;
   produceTimeoutMs: number;
   /** The receiver's producer (producers.ts); the consumer always uses kafkajs. */
@@ -20,6 +22,7 @@ export function parseKafkaExporterConfig(section: Section): KafkaExporterConfig 
   return {
     ...parseKafkaConnection(section),
     topic: section.str('topic', 'otel-spans', 'KAFKA_TOPIC'),
+    logsTopic: section.child('logs').str('topic', 'otel-logs', 'KAFKA_LOGS_TOPIC'),
     partitions: section.int('topic_partitions', 3, 'KAFKA_TOPIC_PARTITIONS', 1),
     produceTimeoutMs: section.duration('timeout', 5000, undefined, { positive: true }),
     producerClient: section.oneOf('client', ['kafkajs', 'librdkafka'] as const, 'kafkajs', 'KAFKA_PRODUCER_CLIENT'),

@@ -1,24 +1,36 @@
-// Kafka stage: OTLP protobuf (TracesData) to the spans topic with acks=all. Layout matches the
-// OTel Collector kafka exporter with partition_traces_by_id: one message per trace, key = hex trace id.
-// The producer client (kafkajs or librdkafka) is behind producers.ts.
+// Kafka stage: OTLP protobuf to Kafka with acks=all, in the OTel Collector kafka exporter's layout:
+// TracesData to the spans topic, one message per trace with key = hex trace id
+// (partition_traces_by_id); LogsData to the logs topic, one message per request without a key (its
+// default). A message over the Collector's 1 MB default is split in two until it fits. The producer
+// client (kafkajs or librdkafka) is behind producers.ts.
 import type { Kafka } from 'kafkajs';
 import type { KafkaExporterConfig } from './config.js';
 import { ensureTopic } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/log.js';
 import type { Registry } from '../../shared/metrics.js';
-import { type TracesData, countSpans } from '../../otlp/model.js';
-import { encodeTracesProtobuf } from '../../otlp/protobuf.js';
+import { type LogsData, type TracesData, countLogRecords, countSpans } from '../../otlp/model.js';
+import { encodeLogsProtobuf, encodeTracesProtobuf } from '../../otlp/protobuf.js';
 import { asBuffer } from '../../otlp/wire.js';
 import { RetryableError, isPermanent } from '../../shared/errors.js';
-import type { Component, EncodedTracesConsumer, TracesConsumer } from '../../component/component.js';
-import { splitByTrace } from '../../otlp/split.js';
+import type { Component, EncodedTracesConsumer, LogsConsumer, TracesConsumer } from '../../component/component.js';
+import { halveLogs, halveTraces, splitByTrace } from '../../otlp/split.js';
 import type { EncodedTrace } from '../../otlp/split.js';
 import { type ProducerMessage, type SpanProducer, createSpanProducer } from './producers.js';
 
 /** Collector kafka exporter default producer.max_message_bytes. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
 
-export class KafkaExporter implements TracesConsumer, Component {
+/** How a signal's data is written and, when too large for one message, cut. */
+interface MessageCodec<D> {
+  encode(data: D): Uint8Array;
+  count(data: D): number;
+  halve(data: D): [D, D];
+}
+
+const TRACES: MessageCodec<TracesData> = { encode: encodeTracesProtobuf, count: countSpans, halve: halveTraces };
+const LOGS: MessageCodec<LogsData> = { encode: encodeLogsProtobuf, count: countLogRecords, halve: halveLogs };
+
+export class KafkaExporter implements TracesConsumer, LogsConsumer, Component {
   /** The protobuf fast path's per-trace messages, as they are (partition_traces_by_id only). */
   readonly encoded: EncodedTracesConsumer | undefined;
   private producer: SpanProducer | undefined;
@@ -38,7 +50,7 @@ export class KafkaExporter implements TracesConsumer, Component {
     this.encoded = cfg.partitionTracesById
       ? {
           maxTraceBytes: MAX_MESSAGE_BYTES,
-          consume: (traces: EncodedTrace[]) => this.send(traces.map((t) => ({ key: t.traceId, value: asBuffer(t.bytes) }))),
+          consume: (traces: EncodedTrace[]) => this.send(this.cfg.topic, traces.map((t) => ({ key: t.traceId, value: asBuffer(t.bytes) }))),
         }
       : undefined;
   }
@@ -47,7 +59,7 @@ export class KafkaExporter implements TracesConsumer, Component {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await ensureTopic(admin, this.cfg.topic, this.cfg.partitions, this.log);
+      for (const topic of new Set([this.cfg.topic, this.cfg.logsTopic])) await ensureTopic(admin, topic, this.cfg.partitions, this.log);
     } finally {
       await admin.disconnect();
     }
@@ -61,17 +73,21 @@ export class KafkaExporter implements TracesConsumer, Component {
   }
 
   async consumeTraces(data: TracesData): Promise<void> {
-    await this.send(this.toMessages(data));
+    await this.send(this.cfg.topic, this.toMessages(data));
   }
 
-  private async send(messages: ProducerMessage[]): Promise<void> {
+  async consumeLogs(data: LogsData): Promise<void> {
+    await this.send(this.cfg.logsTopic, fitting(null, data, LOGS));
+  }
+
+  private async send(topic: string, messages: ProducerMessage[]): Promise<void> {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new RetryableError(`kafka produce timed out after ${this.cfg.produceTimeoutMs} ms`)), this.cfg.produceTimeoutMs);
     });
     try {
-      await Promise.race([this.producer!.send(this.cfg.topic, messages), deadline]);
+      await Promise.race([this.producer!.send(topic, messages), deadline]);
     } catch (err) {
       this.produceFailures.inc();
       if (isPermanent(err) || err instanceof RetryableError) throw err;
@@ -85,17 +101,10 @@ export class KafkaExporter implements TracesConsumer, Component {
 
   /** One message per trace; a trace too large for one message is split by spans, keeping its key. */
   private toMessages(data: TracesData): ProducerMessage[] {
-    if (!this.cfg.partitionTracesById) return this.encodeFitting(null, data);
+    if (!this.cfg.partitionTracesById) return fitting(null, data, TRACES);
     const messages: ProducerMessage[] = [];
-    for (const [traceId, trace] of splitByTrace(data)) messages.push(...this.encodeFitting(traceId, trace));
+    for (const [traceId, trace] of splitByTrace(data)) messages.push(...fitting(traceId, trace, TRACES));
     return messages;
-  }
-
-  private encodeFitting(key: string | null, data: TracesData): ProducerMessage[] {
-    const value = asBuffer(encodeTracesProtobuf(data));
-    if (value.length <= MAX_MESSAGE_BYTES || countSpans(data) <= 1) return [{ key, value }];
-    const [a, b] = halve(data);
-    return [...this.encodeFitting(key, a), ...this.encodeFitting(key, b)];
   }
 
   async shutdown(): Promise<void> {
@@ -103,20 +112,10 @@ export class KafkaExporter implements TracesConsumer, Component {
   }
 }
 
-/** Splits the spans of a TracesData into two halves of (nearly) equal count. */
-function halve(data: TracesData): [TracesData, TracesData] {
-  const half = Math.floor(countSpans(data) / 2);
-  const first: TracesData = { resourceSpans: [] };
-  const second: TracesData = { resourceSpans: [] };
-  let seen = 0;
-  for (const rs of data.resourceSpans) {
-    for (const ss of rs.scopeSpans) {
-      const cut = Math.max(0, Math.min(ss.spans.length, half - seen));
-      seen += ss.spans.length;
-      for (const [target, spans] of [[first, ss.spans.slice(0, cut)], [second, ss.spans.slice(cut)]] as const) {
-        if (spans.length > 0) target.resourceSpans.push({ resource: rs.resource, schemaUrl: rs.schemaUrl, scopeSpans: [{ ...ss, spans }] });
-      }
-    }
-  }
-  return [first, second];
+/** `data` as one message, or halves of it until each fits (a single span or record goes as it is). */
+function fitting<D>(key: string | null, data: D, codec: MessageCodec<D>): ProducerMessage[] {
+  const value = asBuffer(codec.encode(data));
+  if (value.length <= MAX_MESSAGE_BYTES || codec.count(data) <= 1) return [{ key, value }];
+  const [a, b] = codec.halve(data);
+  return [...fitting(key, a, codec), ...fitting(key, b, codec)];
 }

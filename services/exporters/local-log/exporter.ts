@@ -1,10 +1,12 @@
 // The local_log exporter: each trace of a request as one record of the local durable log
-// (shared/local-log.ts), answering once the records are on disk. What the kafka exporter is to
-// Kafka, for a machine without it; the local_log receiver reads the log into ClickHouse.
-import type { Component, EncodedTracesConsumer, ExporterFactory, TracesConsumer } from '../../component/component.js';
-import { encodeTracesProtobuf } from '../../otlp/protobuf.js';
+// (shared/local-log.ts), and each logs request as one record of a second log beside it (logs/),
+// answering once the records are on disk. What the kafka exporter is to Kafka, for a machine
+// without it; the local_log receiver reads the logs into ClickHouse.
+import { join } from 'node:path';
+import type { Component, EncodedTracesConsumer, ExporterFactory, LogsConsumer, TracesConsumer } from '../../component/component.js';
+import { encodeLogsProtobuf, encodeTracesProtobuf } from '../../otlp/protobuf.js';
 import { splitByTrace } from '../../otlp/split.js';
-import type { TracesData } from '../../otlp/model.js';
+import type { LogsData, Signal, TracesData } from '../../otlp/model.js';
 import type { Section } from '../../shared/config.js';
 import type { LocalLog } from '../../shared/local-log.js';
 
@@ -27,22 +29,37 @@ export function parseLocalLogConfig(section: Section): LocalLogConfig {
   };
 }
 
-export class LocalLogExporter implements TracesConsumer, Component {
+/** The log of one signal: the configured directory for traces, its logs/ subdirectory for log records. */
+export function signalLog(config: LocalLogConfig, signal: Signal): LocalLogConfig {
+  return signal === 'traces' ? config : { ...config, directory: join(config.directory, 'logs') };
+}
+
+export class LocalLogExporter implements TracesConsumer, LogsConsumer, Component {
   private log: LocalLog | undefined;
+  /** Opened with the first logs request: a process with no logs pipeline makes no logs directory. */
+  private logsLog: Promise<LocalLog> | undefined;
   readonly encoded: EncodedTracesConsumer = {
     // No per-message limit as Kafka's: a trace is one record whatever its size.
     maxTraceBytes: Number.MAX_SAFE_INTEGER,
     consume: (traces) => this.log!.append(traces.map((t) => ({ key: t.traceId, value: t.bytes }))),
   };
 
-  constructor(private readonly open: () => Promise<LocalLog>) {}
+  constructor(private readonly open: (signal: Signal) => Promise<LocalLog>) {}
 
   async start(): Promise<void> {
-    this.log = await this.open();
+    this.log = await this.open('traces');
   }
 
   consumeTraces(data: TracesData): Promise<void> {
     return this.log!.append([...splitByTrace(data)].map(([traceId, trace]) => ({ key: traceId, value: encodeTracesProtobuf(trace) })));
+  }
+
+  async consumeLogs(data: LogsData): Promise<void> {
+    const log = await (this.logsLog ??= this.open('logs').catch((err: unknown) => {
+      this.logsLog = undefined;
+      throw err;
+    }));
+    await log.append([{ key: null, value: encodeLogsProtobuf(data) }]);
   }
 
   ready(): boolean {
@@ -57,7 +74,7 @@ export class LocalLogExporter implements TracesConsumer, Component {
 export const localLogExporterFactory = {
   kind: 'exporter',
   type: 'local_log' as const,
-  consumes: 'traces',
+  consumes: ['traces', 'logs'],
   parseConfig: parseLocalLogConfig,
-  create: async (settings) => new LocalLogExporter(() => settings.resources.localLog(settings.config)),
+  create: async (settings) => new LocalLogExporter((signal) => settings.resources.localLog(signalLog(settings.config, signal))),
 } satisfies ExporterFactory<LocalLogConfig>;

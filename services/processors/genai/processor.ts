@@ -1,22 +1,30 @@
 // The genai processor: maps traces to spans_raw / events_raw rows with the GenAI conventions of
-// every dialect normalized, tenancy, cost and the content policy applied (rows.ts). In a
-// Kafka receiver's pipeline it is the decode step of the exactly-once batches.
-import { STATELESS, type ProcessorFactory, type RowsConsumer, type TracesConsumer } from '../../component/component.js';
+// every dialect normalized, tenancy, cost and the content policy applied, and logs to logs_raw rows
+// and GenAI event rows (rows.ts). In a Kafka receiver's pipeline it is the decode step of the
+// exactly-once batches.
+import { STATELESS, type LogsConsumer, type ProcessorFactory, type RowsConsumer, type TracesConsumer } from '../../component/component.js';
 import { attributesProcessorFactory } from '../attributes.js';
 import { type GenAiConfig, parseGenAiConfig } from './config.js';
 import { type NormalizedRows, Normalizer } from './rows.js';
-import type { TracesData } from '../../otlp/model.js';
+import type { LogsData, TracesData } from '../../otlp/model.js';
 
 export const genaiProcessorFactory = {
   kind: 'processor',
   type: 'genai' as const,
-  consumes: 'traces',
-  produces: 'rows',
+  kinds: { traces: 'rows', logs: 'rows' },
   parseConfig: parseGenAiConfig,
-  create: async (settings, next) => {
+  create: async (settings, next, input) => {
     const rows = next as RowsConsumer;
-    // Spans read from Kafka may come from a Collector that never stamped tenancy: the same defaults apply.
+    // Data read from Kafka may come from a Collector that never stamped tenancy: the same defaults apply.
     const normalizer = new Normalizer({ ...settings.config, tenancy: settings.configOf(attributesProcessorFactory) });
+    if (input === 'logs') {
+      const normalizeLogs = (data: LogsData): NormalizedRows => normalizer.normalizeLogs(data);
+      const consumer: LogsConsumer = {
+        consumeLogs: (data) => rows.consumeRows(normalizeLogs(data)),
+        exactlyOnce: { normalize: normalizeLogs, batch: rows.batch, sink: rows.sink },
+      };
+      return { ...STATELESS, ...consumer };
+    }
     const unpriced = settings.registry.counter('tracehouse_unpriced_llm_calls_total', 'Model calls stored with cost 0 because neither the configured prices nor the price database know the model, by model.');
     // A gap in the price data shows on /metrics instead of as silently low cost.
     const normalize = (data: TracesData): NormalizedRows => {

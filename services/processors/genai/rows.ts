@@ -1,8 +1,9 @@
-// Maps decoded OTLP spans to rows of telemetry.spans_raw and their events to telemetry.events_raw:
-// GenAI columns, cost and content policy applied. Shared by the consumer and the direct path, so
-// both write exactly the same rows.
-import type { Span, TracesData } from '../../otlp/model.js';
-import { type TenancyDefaults, attributeTypes, attributesToMap, resolveTenancy } from '../../otlp/attributes.js';
+// Maps decoded OTLP spans to rows of telemetry.spans_raw and their events to telemetry.events_raw,
+// and log records to telemetry.logs_raw, or to events_raw when they are GenAI events (gen_ai.*
+// event names: prompts, choices, inference details): GenAI columns, cost and content policy
+// applied. Shared by the consumer and the direct path, so both write exactly the same rows.
+import { type KeyValue, type LogRecord, type LogsData, type Resource, type Span, type TracesData, eventNameOf } from '../../otlp/model.js';
+import { type TenancyDefaults, anyValueToString, attributeTypes, attributesToMap, resolveTenancy } from '../../otlp/attributes.js';
 import { type ContentOutcome, type ContentPolicy, applyContentPolicy } from './content.js';
 import { type GenAiFields, LLM_OPERATIONS, NORMALIZER_VERSION, genAiFields } from './genai.js';
 import { type CostSource, PriceTable } from './pricing.js';
@@ -95,9 +96,42 @@ export interface EventRow {
   normalizer_version: number;
 }
 
+/** One row of telemetry.logs_raw: a log record that is not a GenAI event. */
+export interface LogRow {
+  tenant_id: string;
+  env: string;
+  service_name: string;
+  /** Unix nanoseconds: the record's time, else its observed time, else when it was normalized. */
+  timestamp: bigint;
+  observed_timestamp: bigint;
+  severity_number: number;
+  severity_text: string;
+  /** The body as text (arrays and maps as JSON); body_type says what it was, as *_attribute_types do ('' for a string). */
+  body: string;
+  body_type: string;
+  event_name: string;
+  trace_id: string;
+  span_id: string;
+  trace_flags: number;
+  attributes: Record<string, string>;
+  attribute_types: Record<string, string>;
+  dropped_attributes_count: number;
+  resource_attributes: Record<string, string>;
+  resource_attribute_types: Record<string, string>;
+  resource_schema_url: string;
+  scope_name: string;
+  scope_version: string;
+  scope_attributes: Record<string, string>;
+  scope_schema_url: string;
+  content_truncated: number;
+  content_dropped: number;
+  normalizer_version: number;
+}
+
 export interface NormalizedRows {
   spans: SpanRow[];
   events: EventRow[];
+  logs: LogRow[];
 }
 
 export interface NormalizerOptions extends GenAiConfig {
@@ -151,6 +185,31 @@ function spanTimes(span: Span, nowNs: bigint): [bigint, bigint] {
 
 const NO_COST = { cost_usd: 0, cost_source: '' as const, price_version: '' };
 
+/** What every row of one resource shares. */
+interface ResourceContext {
+  tenant: string;
+  env: string;
+  serviceName: string;
+  attributes: Record<string, string>;
+  types: Record<string, string>;
+  policy: ContentPolicy;
+}
+
+/** Keys a GenAI event's body adds to its payload when it is a map (role, content, ...); anything else is `body`. */
+function eventPayload(record: LogRecord): Record<string, string> {
+  const payload = attributesToMap(record.attributes.filter((kv) => kv.key !== 'event.name'));
+  const body = record.body;
+  if ('kvlistValue' in body) {
+    for (const kv of body.kvlistValue) if (!(kv.key in payload)) payload[kv.key] = anyValueToString(kv.value);
+  } else if (Object.keys(body).length > 0) payload.body ??= anyValueToString(body);
+  return payload;
+}
+
+function bodyType(record: LogRecord, text: string): string {
+  const body: KeyValue = { key: 'body', value: record.body };
+  return attributeTypes([body], { body: text }).body ?? '';
+}
+
 export class Normalizer {
   readonly version = NORMALIZER_VERSION;
 
@@ -162,16 +221,25 @@ export class Normalizer {
     this.noContent = new Set(opts.noContentTenants);
   }
 
+  private resourceContext(resource: Resource): ResourceContext {
+    const attributes = attributesToMap(resource.attributes);
+    const { tenant, env } = resolveTenancy(resource.attributes, this.opts.tenancy);
+    return {
+      tenant,
+      env,
+      serviceName: attributes['service.name'] ?? 'unknown_service',
+      attributes,
+      types: attributeTypes(resource.attributes, attributes),
+      policy: { maxBytes: this.opts.contentMaxBytes, capture: !this.noContent.has(tenant) },
+    };
+  }
+
   normalize(data: TracesData): NormalizedRows {
     const spans: SpanRow[] = [];
     const events: EventRow[] = [];
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     for (const rs of data.resourceSpans) {
-      const resourceAttributes = attributesToMap(rs.resource.attributes);
-      const { tenant, env } = resolveTenancy(rs.resource.attributes, this.opts.tenancy);
-      const serviceName = resourceAttributes['service.name'] ?? 'unknown_service';
-      const policy: ContentPolicy = { maxBytes: this.opts.contentMaxBytes, capture: !this.noContent.has(tenant) };
-      const resourceTypes = attributeTypes(rs.resource.attributes, resourceAttributes);
+      const { tenant, env, serviceName, attributes: resourceAttributes, types: resourceTypes, policy } = this.resourceContext(rs.resource);
       for (const ss of rs.scopeSpans) {
         const scopeAttributes = attributesToMap(ss.scope.attributes);
         const scopeTypes = attributeTypes(ss.scope.attributes, scopeAttributes);
@@ -276,17 +344,98 @@ export class Normalizer {
         }
       }
     }
-    return { spans, events };
+    return { spans, events, logs: [] };
+  }
+
+  /** Log records to logs_raw rows, and GenAI events among them to events_raw rows. */
+  normalizeLogs(data: LogsData): NormalizedRows {
+    const events: EventRow[] = [];
+    const logs: LogRow[] = [];
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    for (const rl of data.resourceLogs) {
+      const resource = this.resourceContext(rl.resource);
+      for (const sl of rl.scopeLogs) {
+        let scopeAttributes: Record<string, string> | undefined;
+        for (const record of sl.logRecords) {
+          let timestamp = record.timeUnixNano || record.observedTimeUnixNano || nowNs;
+          if (timestamp > MAX_TIMESTAMP_NS) timestamp = MAX_TIMESTAMP_NS;
+          const eventName = eventNameOf(record);
+          const outcome: ContentOutcome = { truncated: false, dropped: false };
+          if (eventName.startsWith('gen_ai.')) {
+            events.push(this.genAiEvent(record, eventName, timestamp, resource, outcome));
+            continue;
+          }
+          const attributes = attributesToMap(record.attributes);
+          applyContentPolicy(attributes, resource.policy, outcome, eventName);
+          const body = anyValueToString(record.body);
+          scopeAttributes ??= attributesToMap(sl.scope.attributes);
+          logs.push({
+            tenant_id: resource.tenant,
+            env: resource.env,
+            service_name: resource.serviceName,
+            timestamp,
+            observed_timestamp: record.observedTimeUnixNano > MAX_TIMESTAMP_NS ? MAX_TIMESTAMP_NS : record.observedTimeUnixNano,
+            severity_number: record.severityNumber,
+            severity_text: record.severityText,
+            body,
+            body_type: bodyType(record, body),
+            event_name: eventName,
+            trace_id: record.traceId,
+            span_id: record.spanId,
+            trace_flags: record.flags,
+            attributes,
+            attribute_types: attributeTypes(record.attributes, attributes),
+            dropped_attributes_count: record.droppedAttributesCount,
+            resource_attributes: resource.attributes,
+            resource_attribute_types: resource.types,
+            resource_schema_url: rl.schemaUrl,
+            scope_name: sl.scope.name,
+            scope_version: sl.scope.version,
+            scope_attributes: scopeAttributes,
+            scope_schema_url: sl.schemaUrl,
+            content_truncated: outcome.truncated ? 1 : 0,
+            content_dropped: outcome.dropped ? 1 : 0,
+            normalizer_version: NORMALIZER_VERSION,
+          });
+        }
+      }
+    }
+    return { spans: [], events, logs };
+  }
+
+  /** A GenAI event record as events_raw keeps span events: its attributes and body as the payload, under the content policy. */
+  private genAiEvent(record: LogRecord, eventName: string, timestamp: bigint, resource: ResourceContext, outcome: ContentOutcome): EventRow {
+    const payload = eventPayload(record);
+    applyContentPolicy(payload, resource.policy, outcome, eventName);
+    const usage = Object.keys(payload).some((k) => EVENT_USAGE_KEY.test(k)) ? genAiFields(payload, 0, '') : null;
+    return {
+      event_ts: timestamp,
+      event_type: eventName,
+      tenant_id: resource.tenant,
+      env: resource.env,
+      service_name: resource.serviceName,
+      trace_id: record.traceId,
+      span_id: record.spanId,
+      operation: '',
+      payload_json: JSON.stringify(payload),
+      model: usage?.model ?? '',
+      tool_name: usage?.tool_name ?? '',
+      tokens_prompt: usage?.tokens_prompt ?? 0,
+      tokens_completion: usage?.tokens_completion ?? 0,
+      tokens_total: usage?.tokens_total ?? 0,
+      cost_usd: usage?.reported_cost_usd ?? 0,
+      normalizer_version: NORMALIZER_VERSION,
+    };
   }
 }
 
 /** Concatenates the rows of several messages or requests into one batch. */
 export function mergeRows(items: NormalizedRows[]): NormalizedRows {
   if (items.length === 1) return items[0]!;
-  return { spans: items.flatMap((i) => i.spans), events: items.flatMap((i) => i.events) };
+  return { spans: items.flatMap((i) => i.spans), events: items.flatMap((i) => i.events), logs: items.flatMap((i) => i.logs) };
 }
 
 /** Batch weight of some rows: what batch size limits count. */
 export function rowCount(rows: NormalizedRows): number {
-  return rows.spans.length + rows.events.length;
+  return rows.spans.length + rows.events.length + rows.logs.length;
 }

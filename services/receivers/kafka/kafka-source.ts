@@ -209,7 +209,7 @@ export class KafkaSource implements OffsetStore {
     const { batch } = payload;
     await batches.consume(epoch, batch.partition, batch.messages, payload);
     this.consumedMessages.inc({}, batch.messages.length);
-    this.lag.set({ partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
+    this.lag.set({ topic: this.cfg.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
     await payload.heartbeat();
   }
 

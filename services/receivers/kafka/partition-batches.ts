@@ -349,7 +349,7 @@ export class PartitionBatches<R> implements BatchProtocol {
     }
     this.markers.delete(partition);
     this.batchRows.observe({}, items.reduce((n, i) => n + this.opts.rows.count(i.rows), 0));
-    this.committed.set({ partition: String(partition) }, Number(range.last + 1n));
+    this.committed.set({ topic: this.opts.topic, partition: String(partition) }, Number(range.last + 1n));
   }
 
   /** One INSERT for the batch; if ClickHouse rejects the data, message by message, dead-lettering the rejected ones. */

@@ -2,21 +2,24 @@
 // exactly-once batch protocol the kafka receiver runs (partition-batches.ts), the log's offsets in
 // place of a partition's: a pending marker before each INSERT, the INSERT with its dedup token, the
 // commit after. Committed segments are deleted. Runs in the process that writes the log (it reads
-// what that process made durable), or alone to drain a log left by a stopped one.
+// what that process made durable), or alone to drain a log left by a stopped one. Each signal has
+// its own log (the logs one in logs/ beside the traces one).
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Component, CreateSettings, ReceiverFactory, TracesConsumer } from '../../component/component.js';
-import { type LocalLogConfig, parseLocalLogConfig } from '../../exporters/local-log/exporter.js';
+import type { Component, CreateSettings, ReceiverFactory } from '../../component/component.js';
+import { type LocalLogConfig, parseLocalLogConfig, signalLog } from '../../exporters/local-log/exporter.js';
+import type { LogsData, Signal, TracesData } from '../../otlp/model.js';
 import type { NormalizedRows } from '../../processors/genai/rows.js';
 import type { LocalLog, LogReader } from '../../shared/local-log.js';
-import { type Stage, exactlyOnceStage, normalizedRows } from '../exactly-once.js';
-import { decodeMessage } from '../kafka/decode.js';
+import { type Stage, exactlyOnceStages, normalizedRows } from '../exactly-once.js';
+import { decodeLogsMessage, decodeTracesMessage } from '../kafka/decode.js';
 import { type Committed, type LogMessage, type OffsetStore, PartitionBatches } from '../kafka/partition-batches.js';
 // Records per read: each is decoded and normalized in one go, so this bounds how long a read holds the event loop the receiver answers on.
 const READ_RECORDS = 100;
 const IDLE_POLL_MS = 200;
 
-export class LocalLogReceiver implements Component, OffsetStore {
+/** Reads one signal's log into ClickHouse. */
+class LogDrain<D> implements Component, OffsetStore {
   private log: LocalLog | undefined;
   private batches: PartitionBatches<NormalizedRows> | undefined;
   private running = false;
@@ -28,25 +31,28 @@ export class LocalLogReceiver implements Component, OffsetStore {
 
   constructor(
     private readonly settings: CreateSettings<LocalLogConfig>,
-    private readonly stage: Stage,
+    private readonly config: LocalLogConfig,
+    private readonly signal: Signal,
+    private readonly stage: Stage<D>,
+    private readonly decode: (value: Buffer | null) => D,
   ) {}
 
   async start(): Promise<void> {
     const { registry, log } = this.settings;
-    this.log = await this.settings.resources.localLog(this.settings.config);
+    this.log = await this.settings.resources.localLog(this.config);
     const deadLettered = registry.counter('tracehouse_local_log_dead_letter_total', 'Local log records that could not be decoded or stored, written to dead-letter.jsonl.');
     this.batches = new PartitionBatches<NormalizedRows>({
-      // The log's id keeps the dedup tokens of a new log apart from an old one's.
+      // The log's id keeps the dedup tokens of a new log apart from an old one's, and of one signal's from the other's.
       topic: `local-log-${this.log.id}`,
       ...this.stage.batch,
       offsets: this,
       sink: this.stage.sink,
       rows: normalizedRows,
-      decode: (message) => this.stage.normalize(decodeMessage('otlp_proto', message.value).data),
+      decode: (message) => this.stage.normalize(this.decode(message.value)),
       deadLetter: async (_partition, message, reason, stage) => {
         log.error('local log record sent to dead-letter.jsonl', { offset: message.offset, stage, reason });
         const line = JSON.stringify({ offset: message.offset, stage, reason, key: message.key?.toString() ?? null, value: message.value?.toString('base64') ?? null });
-        await appendFile(join(this.settings.config.directory, 'dead-letter.jsonl'), `${line}\n`);
+        await appendFile(join(this.config.directory, 'dead-letter.jsonl'), `${line}\n`);
         deadLettered.inc({ stage });
       },
       fatal: (err) => this.settings.reportFatal(err),
@@ -62,7 +68,7 @@ export class LocalLogReceiver implements Component, OffsetStore {
     this.loop = this.read()
       .catch((err: unknown) => this.settings.reportFatal(err as Error))
       .finally(() => this.log?.off('durable', onDurable));
-    log.info('local log receiver running', { directory: this.settings.config.directory, log_id: this.log.id, batch_rows: this.stage.batch.maxRows });
+    log.info('local log receiver running', { signal: this.signal, directory: this.config.directory, log_id: this.log.id, batch_rows: this.stage.batch.maxRows });
   }
 
   private async read(): Promise<void> {
@@ -117,10 +123,32 @@ export class LocalLogReceiver implements Component, OffsetStore {
   }
 }
 
+export class LocalLogReceiver implements Component {
+  private readonly drains: Component[] = [];
+
+  constructor(settings: CreateSettings<LocalLogConfig>, stages: { traces?: Stage<TracesData>; logs?: Stage<LogsData> }) {
+    const { config } = settings;
+    if (stages.traces) this.drains.push(new LogDrain(settings, signalLog(config, 'traces'), 'traces', stages.traces, (v) => decodeTracesMessage('otlp_proto', v)));
+    if (stages.logs) this.drains.push(new LogDrain(settings, signalLog(config, 'logs'), 'logs', stages.logs, (v) => decodeLogsMessage('otlp_proto', v)));
+  }
+
+  async start(): Promise<void> {
+    for (const drain of this.drains) await drain.start();
+  }
+
+  ready(): boolean {
+    return this.drains.every((d) => d.ready());
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all(this.drains.map((d) => d.shutdown()));
+  }
+}
+
 export const localLogReceiverFactory = {
   kind: 'receiver',
   type: 'local_log' as const,
-  produces: 'traces',
+  produces: ['traces', 'logs'],
   parseConfig: parseLocalLogConfig,
-  create: async (settings, next: TracesConsumer) => new LocalLogReceiver(settings, exactlyOnceStage('local_log', settings.pipeline, next)),
+  create: async (settings, next) => new LocalLogReceiver(settings, exactlyOnceStages('local_log', settings.pipeline, next)),
 } satisfies ReceiverFactory<LocalLogConfig>;

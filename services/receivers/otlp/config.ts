@@ -3,6 +3,7 @@ import { ConfigError, Section, readYamlFile, splitList } from '../../shared/conf
 
 export interface IngestLimits {
   maxSpansPerRequest: number;
+  maxLogRecordsPerRequest: number;
   maxAttributesPerSpan: number;
   maxAttributeValueBytes: number;
   maxEventsPerSpan: number;
@@ -63,6 +64,7 @@ export function parseOtlpReceiverConfig(section: Section): OtlpReceiverConfig {
     apiKeys: readApiKeys(section.child('auth')),
     limits: {
       maxSpansPerRequest: limits.int('max_spans_per_request', 100_000),
+      maxLogRecordsPerRequest: limits.int('max_log_records_per_request', 100_000),
       maxAttributesPerSpan: limits.int('max_attributes_per_span', 512),
       maxAttributeValueBytes: limits.int('max_attribute_value_bytes', 256 * 1024),
       maxEventsPerSpan: limits.int('max_events_per_span', 1024),

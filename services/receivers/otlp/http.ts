@@ -1,5 +1,5 @@
-// HTTP stage: OTLP/HTTP POST /v1/traces (opentelemetry-proto docs/specification.md), over HTTPS
-// when a certificate is configured. With API keys configured, a request needs one (Bearer or
+// HTTP stage: OTLP/HTTP POST /v1/traces and /v1/logs (opentelemetry-proto docs/specification.md),
+// over HTTPS when a certificate is configured; a signal no pipeline takes answers 404. With API keys configured, a request needs one (Bearer or
 // x-api-key) and its spans go on with the key's tenant, which the attributes processor stamps over
 // whatever their resource claims. 200 only after the pipelines made the spans durable; 400 bad data, 413 too large, 415 unsupported
 // media, 503 + Retry-After when downstream is unavailable or the in-flight budget is spent.
@@ -10,10 +10,14 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from '../../shared/metrics.js';
 import { CONTENT_TYPE, exportResponse, statusBody, type OtlpEncoding } from '../../otlp/response.js';
 import type { HttpProtocol } from './config.js';
-import type { TracesExport } from './export.js';
+import type { OtlpExport } from './export.js';
+import type { Signal } from '../../otlp/model.js';
 import { RequestError, decompress, encodingOf } from './request.js';
 
 export const TRACES_PATH = '/v1/traces';
+export const LOGS_PATH = '/v1/logs';
+
+const SIGNAL_OF_PATH: Record<string, Signal> = { [TRACES_PATH]: 'traces', [LOGS_PATH]: 'logs' };
 
 export interface OtlpHttpReceiver {
   readonly port: number;
@@ -24,10 +28,10 @@ export interface OtlpHttpReceiver {
 export async function startOtlpHttpReceiver(opts: {
   config: HttpProtocol;
   /** What a request does once its body is read (shared with the gRPC transport). */
-  traces: TracesExport;
+  otlp: OtlpExport;
   registry: Registry;
 }): Promise<OtlpHttpReceiver> {
-  const { config, traces, registry } = opts;
+  const { config, otlp, registry } = opts;
   const maxBody = config.maxBodyBytes;
   // Once closing, each answer also closes its connection, so keep-alive clients do not hold shutdown open.
   let closing = false;
@@ -42,25 +46,26 @@ export async function startOtlpHttpReceiver(opts: {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const encoding = encodingOf(req.headers['content-type']);
+    const signal = SIGNAL_OF_PATH[(req.url ?? '').split('?')[0]!];
     try {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       const header = req.headers['x-api-key'];
-      const tenant = traces.authenticate(bearer ?? (typeof header === 'string' ? header : undefined), 'Authorization: Bearer KEY or x-api-key');
-      if ((req.url ?? '').split('?')[0] !== TRACES_PATH) throw new RequestError(404, `no route for ${req.url}; OTLP traces go to ${TRACES_PATH}`);
+      const tenant = otlp.authenticate(bearer ?? (typeof header === 'string' ? header : undefined), 'Authorization: Bearer KEY or x-api-key');
+      if (signal === undefined) throw new RequestError(404, `no route for ${req.url}; OTLP traces go to ${TRACES_PATH}, logs to ${LOGS_PATH}`);
       if (req.method !== 'POST') throw new RequestError(405, 'OTLP export requires POST');
       if (encoding === null) throw new RequestError(415, `unsupported Content-Type "${req.headers['content-type'] ?? ''}" (application/x-protobuf or application/json)`);
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > maxBody) throw new RequestError(413, `body of ${declared} bytes exceeds ${maxBody}`);
-      const result = await traces.withBudget(declared, async (account) => {
+      const result = await otlp.withBudget(declared, async (account) => {
         const raw = await readBody(req, maxBody);
         receivedBytes.inc({ encoding }, raw.length);
         const body = await decompress(raw, req.headers['content-encoding'], maxBody);
         account(body.length);
-        return traces.export(encoding, body, tenant);
+        return otlp.export(signal, encoding, body, tenant);
       });
-      reply(res, encoding, 200, exportResponse(encoding, result.rejectedSpans, result.rejectionReason));
+      reply(res, encoding, 200, exportResponse(encoding, signal, result.rejected, result.rejectionReason));
     } catch (err) {
-      const refusal = traces.refusal(err, encoding);
+      const refusal = otlp.refusal(err, encoding, signal ?? 'traces');
       const headers: Record<string, string> = {};
       if (refusal.retryAfterSeconds !== undefined) headers['retry-after'] = String(refusal.retryAfterSeconds);
       // The rest of a body past the limit is not read: the connection cannot be reused.

@@ -1,8 +1,8 @@
-// The otlp receiver's ingest limits (receivers.otlp.limits): spans outside the accepted time window are
-// rejected through partial success; attributes and events over the limits are dropped and counted;
-// long values are cut with a marker.
+// The otlp receiver's ingest limits (receivers.otlp.limits): spans and log records outside the
+// accepted time window are rejected through partial success; attributes and events over the limits
+// are dropped and counted; long values (log bodies too) are cut with a marker.
 import type { IngestLimits } from './config.js';
-import { type AnyValue, type DecodedTraces, type KeyValue, type Resource, type Span, validateTraces } from '../../otlp/model.js';
+import { type AnyValue, type DecodedLogs, type DecodedTraces, type KeyValue, type LogRecord, type Resource, type Span, validateLogs, validateTraces } from '../../otlp/model.js';
 
 const TRUNCATED = '…[truncated]';
 
@@ -59,4 +59,23 @@ export function enforceLimits(decoded: DecodedTraces, limits: IngestLimits, rete
   const rejected = decoded.rejectedSpans + checked.rejectedSpans;
   const reason = [decoded.rejectionReason, checked.rejectionReason].filter(Boolean).join('; ');
   return { data: checked.data, spanCount: checked.spanCount, rejectedSpans: rejected, rejectionReason: reason };
+}
+
+/** The same limits for log records: their time (else observed time) in the window, attributes and body capped. */
+export function enforceLogLimits(decoded: DecodedLogs, limits: IngestLimits, retentionDays: number, nowMs = Date.now()): DecodedLogs {
+  const { latest, earliest } = acceptedStartWindow(limits, retentionDays, nowMs);
+  const reasonOf = (record: LogRecord): string => {
+    const time = record.timeUnixNano || record.observedTimeUnixNano;
+    if (time > latest) return `log record: its time is more than ${limits.maxFutureSkewMs} ms in the future`;
+    if (time !== 0n && time < earliest) return `log record: its time is before the ${retentionDays}-day retention window`;
+    const a = capAttributes(record.attributes, limits.maxAttributesPerSpan, limits.maxAttributeValueBytes);
+    record.attributes = a.attrs;
+    record.droppedAttributesCount += a.dropped;
+    record.body = capValue(record.body, limits.maxAttributeValueBytes);
+    return '';
+  };
+  for (const rl of decoded.data.resourceLogs) limitResource(rl.resource, limits);
+  const checked = validateLogs(decoded.data, reasonOf);
+  const reason = [decoded.rejectionReason, checked.rejectionReason].filter(Boolean).join('; ');
+  return { data: checked.data, recordCount: checked.recordCount, rejectedRecords: decoded.rejectedRecords + checked.rejectedRecords, rejectionReason: reason };
 }

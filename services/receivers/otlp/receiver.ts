@@ -1,12 +1,12 @@
-// The otlp receiver: OTLP/HTTP (http.ts) and OTLP/gRPC (grpc.ts) on receivers.otlp.protocols,
-// handing each accepted request to its pipelines (export.ts) and answering once they have it
-// durably.
-import type { Component, CreateSettings, ReceiverFactory, TracesConsumer } from '../../component/component.js';
+// The otlp receiver: OTLP/HTTP (http.ts) and OTLP/gRPC (grpc.ts) on receivers.otlp.protocols, for
+// traces and logs, handing each accepted request to its signal's pipelines (export.ts) and
+// answering once they have it durably.
+import type { Component, CreateSettings, ReceiverFactory, SignalConsumers } from '../../component/component.js';
 import { clickhouseExporterFactory } from '../../exporters/clickhouse/exporter.js';
 import { type OtlpReceiverConfig, parseOtlpReceiverConfig } from './config.js';
-import { TracesExport } from './export.js';
+import { OtlpExport } from './export.js';
 import { type OtlpGrpcReceiver, startOtlpGrpcReceiver } from './grpc.js';
-import { type OtlpHttpReceiver, TRACES_PATH, startOtlpHttpReceiver } from './http.js';
+import { LOGS_PATH, type OtlpHttpReceiver, TRACES_PATH, startOtlpHttpReceiver } from './http.js';
 
 export class OtlpReceiver implements Component {
   private http: OtlpHttpReceiver | undefined;
@@ -15,7 +15,7 @@ export class OtlpReceiver implements Component {
 
   constructor(
     private readonly settings: CreateSettings<OtlpReceiverConfig>,
-    private readonly next: TracesConsumer,
+    private readonly next: SignalConsumers,
   ) {}
 
   /** The OTLP/HTTP port (the configured one, or the OS's choice for port 0); undefined when not served. */
@@ -31,16 +31,18 @@ export class OtlpReceiver implements Component {
   async start(): Promise<void> {
     const { config, registry, log } = this.settings;
     const retentionDays = this.settings.configOf(clickhouseExporterFactory).ttlDays;
-    const traces = new TracesExport(config, retentionDays, this.next, registry, log);
-    const fastPath = this.next.encoded?.tenancy !== undefined;
+    const otlp = new OtlpExport(config, retentionDays, this.next, registry, log);
+    const fastPath = this.next.traces?.encoded?.tenancy !== undefined;
+    const signals = (['traces', 'logs'] as const).filter((s) => otlp.serves(s));
     try {
       if (config.http) {
-        this.http = await startOtlpHttpReceiver({ config: config.http, traces, registry });
-        log.info('otlp http receiver listening', { endpoint: `http://${config.http.host}:${this.http.port}${TRACES_PATH}`, tls: config.http.tls !== null, fast_path: fastPath });
+        this.http = await startOtlpHttpReceiver({ config: config.http, otlp, registry });
+        const base = `http${config.http.tls ? 's' : ''}://${config.http.host}:${this.http.port}`;
+        log.info('otlp http receiver listening', { endpoints: signals.map((s) => base + (s === 'traces' ? TRACES_PATH : LOGS_PATH)), tls: config.http.tls !== null, fast_path: fastPath });
       }
       if (config.grpc) {
-        this.grpc = await startOtlpGrpcReceiver({ protocol: config.grpc, traces, registry });
-        log.info('otlp grpc receiver listening', { endpoint: `${config.grpc.host}:${this.grpc.port}`, tls: config.grpc.tls !== null, fast_path: fastPath });
+        this.grpc = await startOtlpGrpcReceiver({ protocol: config.grpc, otlp, registry });
+        log.info('otlp grpc receiver listening', { endpoint: `${config.grpc.host}:${this.grpc.port}`, signals, tls: config.grpc.tls !== null, fast_path: fastPath });
       }
     } catch (err) {
       await this.shutdown();
@@ -63,7 +65,7 @@ export class OtlpReceiver implements Component {
 export const otlpReceiverFactory = {
   kind: 'receiver',
   type: 'otlp' as const,
-  produces: 'traces',
+  produces: ['traces', 'logs'],
   parseConfig: parseOtlpReceiverConfig,
   create: async (settings, next) => new OtlpReceiver(settings, next),
 } satisfies ReceiverFactory<OtlpReceiverConfig>;

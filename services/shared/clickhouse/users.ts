@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../config.js';
 
 /** Tables a tenant's read user is restricted to its own rows in. */
-export const TENANT_TABLES = ['spans_raw', 'events_raw', 'spans_minute', 'llm_minute', 'tool_minute', 'trace_index', 'ingest_watermark'] as const;
+export const TENANT_TABLES = ['spans_raw', 'events_raw', 'logs_raw', 'spans_minute', 'llm_minute', 'tool_minute', 'logs_minute', 'trace_index', 'ingest_watermark'] as const;
 
 export type Password = { sha256: string } | { fromEnv: string } | 'none';
 
