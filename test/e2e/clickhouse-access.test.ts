@@ -19,7 +19,7 @@ import { resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { Normalizer } from '../../services/processors/genai/rows.js';
-import { generate } from '../harness/generated-traces.js';
+import { generate, generateLogs } from '../harness/generated-traces.js';
 import { waitFor } from '../harness/pipeline.js';
 import { adminOnlyUsersXml } from '../harness/stack-users.js';
 
@@ -55,10 +55,11 @@ describe('ClickHouse users and tenancy on a real server', () => {
     passwords = localUsers(cfg).passwords;
     const admin = as(local.endpoint.username, local.endpoint.password);
     await migrate(admin, cfg, log);
-    // Three tenants' traces, inserted as the ingest user (as the consumer does).
+    // Three tenants' traces and logs, inserted as the ingest user (as the consumer does).
     const sink = sinkAs(as(INGEST_USER));
     const normalizer = new Normalizer({ ...DEFAULTS.processors.genai, tenancy: DEFAULTS.processors.attributes });
     for (const t of generate(30, 3)) await sink.insert(normalizer.normalize(t));
+    for (const l of generateLogs(30, 3)) await sink.insert(normalizer.normalizeLogs(l));
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close()));
