@@ -1,22 +1,26 @@
 // `npm run bench`: per-stage micro-benchmarks, then the real pipeline under pre-built load:
 // receiver and consumer as separate processes (as deployed), a real Kafka broker, the real engine.
 // Prints a table and writes the results as JSON. `--target URL` points the same load at any
-// OTLP/HTTP receiver (the OTel Collector, say) for side-by-side runs.
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// OTLP/HTTP receiver for side-by-side runs; `--peers` measures each stage against the OpenTelemetry
+// Collector in the same run (peers.ts) and writes bench/results/<date>.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { createClient } from '@clickhouse/client';
 import { localClickHouse } from '../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../services/config.js';
 import { createLogger } from '../services/shared/log.js';
 import { type KafkaBroker, startKafkaBroker } from '../services/stack/kafka-broker.js';
 import { clickhouseInsert, codecStages, kafkaProduceConsume } from './micro.js';
 import { ProcessSampler, type ServiceProcess, startService } from './processes.js';
-import { type Encoding, type PrebuiltRequest, prebuildRequests, probeRequest } from './workload.js';
+import { PROBE_TENANT, load, percentile, query, queryNumber, topicBytes } from './load.js';
+import { runPeers } from './peers.js';
+import { type Encoding, prebuildRequests } from './workload.js';
 
 process.env.LOG_LEVEL ??= 'warn';
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const { values: args } = parseArgs({
   options: {
@@ -39,11 +43,11 @@ const { values: args } = parseArgs({
     direct: { type: 'boolean', default: false },
     /** Write V8 CPU profiles of the receiver and consumer processes into this directory. */
     profile: { type: 'string' },
+    /** Each stage against the OpenTelemetry Collector (built by scripts/peers/otelcol.sh), same broker and ClickHouse server. */
+    peers: { type: 'boolean', default: false },
   },
 });
 
-const PROBE_TENANT = 'bench-probe';
-const PROBE_EVERY_MS = 250;
 const TARGETS = { receiverSpansPerS: 150_000, endToEndSpansPerS: 100_000, freshnessP99Ms: 2000 };
 
 type Row = [metric: string, value: string];
@@ -52,103 +56,6 @@ const table: Row[] = [];
 function record(key: string, label: string, value: number, unit: string, digits = 0): void {
   results[key] = Number(value.toFixed(digits + 2));
   table.push([label, `${value.toLocaleString('en-US', { maximumFractionDigits: digits })} ${unit}`]);
-}
-
-interface LoadResult {
-  acceptedSpans: number;
-  requests: number;
-  retried: number;
-  seconds: number;
-  probes: Map<string, number>;
-  /** Milliseconds from send to answer of each acknowledged request, sorted. */
-  ackMs: number[];
-}
-
-type Post = (body: Uint8Array) => Promise<number>;
-
-function poster(url: string, encoding: Encoding, gzip: boolean, concurrency: number): { post: Post; close(): void } {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const target = new URL('/v1/traces', url);
-  const headers: Record<string, string> = { 'content-type': encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json' };
-  if (gzip) headers['content-encoding'] = 'gzip';
-  const post: Post = (body) =>
-    new Promise((resolvePost, reject) => {
-      const req = request(target, { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolvePost(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  return { post, close: () => agent.destroy() };
-}
-
-/** Sends the pre-built requests for `seconds`, paced to `rate` spans/s when given, plus a freshness probe every 250 ms. */
-async function load(url: string, requests: PrebuiltRequest[], opts: { encoding: Encoding; gzip: boolean; seconds: number; concurrency: number; rate?: number; probes: boolean }): Promise<LoadResult> {
-  const main = poster(url, opts.encoding, opts.gzip, opts.concurrency);
-  const probeClient = poster(url, 'protobuf', false, 1);
-  const result: LoadResult = { acceptedSpans: 0, requests: 0, retried: 0, seconds: 0, probes: new Map(), ackMs: [] };
-  let next = 0;
-  const started = performance.now();
-  const deadline = started + opts.seconds * 1000;
-  const spansPerRequest = requests[0]!.spans;
-  const workers = Array.from({ length: opts.concurrency }, async () => {
-    while (performance.now() < deadline) {
-      const i = next++;
-      if (opts.rate) {
-        const due = started + (i * spansPerRequest * 1000) / opts.rate;
-        if (due > deadline) return;
-        if (due > performance.now()) await new Promise((w) => setTimeout(w, due - performance.now()));
-      }
-      const r = requests[i % requests.length]!;
-      const sent = performance.now();
-      const status = await main.post(r.body);
-      result.requests++;
-      if (status === 200) {
-        result.acceptedSpans += r.spans;
-        result.ackMs.push(performance.now() - sent);
-      }
-      else if (status === 429 || status === 503) {
-        result.retried++;
-        await new Promise((w) => setTimeout(w, 100));
-      } else throw new Error(`receiver answered ${status}`);
-    }
-  });
-  const prober = (async () => {
-    while (opts.probes && performance.now() < deadline) {
-      const probe = probeRequest(PROBE_TENANT);
-      if ((await probeClient.post(probe.body)) === 200) result.probes.set(probe.traceId, probe.sentAtMs);
-      await new Promise((w) => setTimeout(w, PROBE_EVERY_MS));
-    }
-  })();
-  await Promise.all([...workers, prober]);
-  result.seconds = (performance.now() - started) / 1000;
-  result.ackMs.sort((a, b) => a - b);
-  main.close();
-  probeClient.close();
-  return result;
-}
-
-async function query(ch: ClickHouseClient, sql: string): Promise<Array<Record<string, string>>> {
-  return (await ch.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } })).json();
-}
-
-async function queryNumber(ch: ClickHouseClient, sql: string): Promise<number> {
-  return Number(Object.values((await query(ch, sql))[0]!)[0]);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** Bytes of the topic's partition logs on the broker's disk. */
-function topicBytes(dataDir: string, topic: string): number {
-  let bytes = 0;
-  for (const dir of readdirSync(dataDir)) {
-    if (!new RegExp(`^${topic}-\\d+$`).test(dir)) continue;
-    for (const f of readdirSync(join(dataDir, dir))) if (f.endsWith('.log')) bytes += statSync(join(dataDir, dir, f)).size;
-  }
-  return bytes;
 }
 
 async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promise<void> {
@@ -244,6 +151,40 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
   }
 }
 
+/** `--peers`: the stages against the OpenTelemetry Collector on this broker and one ClickHouse server; results also in bench/results/<date>.json. */
+async function peers(broker: KafkaBroker | undefined, brokers: string): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-peers-'));
+  const chConfig = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).exporters.clickhouse;
+  const { endpoint, server } = await localClickHouse(chConfig, createLogger('bench', 30));
+  const client = createClient({ url: endpoint.url, username: endpoint.username, password: endpoint.password });
+  const seconds = Number(args.duration);
+  const concurrency = Number(args.concurrency);
+  const requests = prebuildRequests({ count: 40, spansPerRequest: Number(args['spans-per-request']), encoding: 'protobuf', gzip: false });
+  Object.assign(results, { duration_s: seconds, concurrency, spans_per_request: requests[0]!.spans, partitions: Number(args.partitions), kafka_client: 'kafkajs (default)' });
+  try {
+    await runPeers({
+      brokers,
+      brokerPid: broker?.pid,
+      clickhouse: { client, ...endpoint, tcpPort: server!.tcpPort, pid: server!.pid! },
+      requests,
+      seconds,
+      concurrency,
+      partitions: Number(args.partitions),
+      dataDir,
+      record,
+      note: (label, value) => table.push([label, value]),
+    });
+  } finally {
+    await client.close();
+    await server!.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const file = join(ROOT, 'bench/results', `${new Date().toISOString().slice(0, 10)}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), node: process.version, cores: cpus().length, command: `npm run bench -- ${process.argv.slice(2).join(' ')}`, results }, null, 2) + '\n');
+  process.stdout.write(`peer results written to ${file}\n`);
+}
+
 async function main(): Promise<void> {
   if (!args['skip-micro']) {
     process.stdout.write('tracehouse bench: micro-benchmarks (512-span agent requests)...\n');
@@ -259,7 +200,10 @@ async function main(): Promise<void> {
   }
   try {
     if (!args['skip-micro'] && brokers) await kafkaProduceConsume(record, brokers);
-    if (!args['micro-only']) {
+    if (args.peers) {
+      process.stdout.write(`tracehouse bench: each stage against the OpenTelemetry Collector, ${args.duration} s of load each...\n`);
+      await peers(broker, brokers ?? '');
+    } else if (!args['micro-only']) {
       const what = args.target ? `load against ${args.target}` : args.direct ? 'tracehouse start: receiver -> local durable log -> ClickHouse' : 'receiver -> Kafka -> consumer -> ClickHouse';
       process.stdout.write(`tracehouse bench: ${what} for ${args.duration} s...\n`);
       await endToEnd(broker, brokers ?? '');

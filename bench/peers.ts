@@ -1,0 +1,280 @@
+// `npm run bench -- --peers`: Tracehouse against the OpenTelemetry Collector (built by
+// scripts/peers/otelcol.sh) in one run, on the same broker, the same ClickHouse server process and
+// the same pre-built requests, stage by stage:
+//  (a) receiver: OTLP/HTTP -> Kafka acks=all. The Collector's durable config (otlp -> kafka, no
+//      batch processor, no sending queue: it answers once Kafka acked, as Tracehouse does) and its
+//      default config (batch + sending queue: it answers before Kafka has the data).
+//  (b) consumer: the topic (a) filled, read into ClickHouse by the Tracehouse consumer and by the
+//      Collector's kafkareceiver -> batch -> clickhouseexporter (native protocol), each alone.
+//  (c) end to end: Tracehouse receiver + consumer, then Collector otlp -> kafka + Collector
+//      kafka -> clickhouse, under the same load until all is stored.
+// CPU per process comes from /proc (processes.ts); rows and bytes written from the server's
+// system.events and system.parts. Tracehouse / Collector ratios go in the results.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Kafka, logLevel } from 'kafkajs';
+import { freePort } from '../services/shared/ports.js';
+import { load, query, queryNumber } from './load.js';
+import type { Recorder } from './micro.js';
+import { ProcessSampler, type ProcessUsage, startService } from './processes.js';
+import type { PrebuiltRequest } from './workload.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const READY_TIMEOUT_MS = 120_000;
+const STORE_TIMEOUT_MS = 900_000;
+
+export interface PeerBench {
+  brokers: string;
+  brokerPid: number | undefined;
+  clickhouse: { client: ClickHouseClient; url: string; username: string; password: string; tcpPort: number; pid: number };
+  requests: PrebuiltRequest[];
+  seconds: number;
+  concurrency: number;
+  partitions: number;
+  dataDir: string;
+  record: Recorder;
+  note(label: string, value: string): void;
+}
+
+/** The Collector binary, built on first use (minutes; later runs find it). */
+function otelcolBinary(): string {
+  process.stdout.write('tracehouse bench: building the OpenTelemetry Collector (scripts/peers/otelcol.sh)...\n');
+  return execFileSync('bash', [join(ROOT, 'scripts/peers/otelcol.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!;
+}
+
+interface Running {
+  name: string;
+  pid: number;
+  /** Where a receiver takes OTLP/HTTP. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+/** A Collector with `config` (JSON is YAML), ready once it logs so. */
+async function startCollector(bin: string, name: string, config: unknown, dir: string, url?: string): Promise<Running> {
+  const file = join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const child: ChildProcess = spawn(bin, ['--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-20_000)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!log.includes('Everything is ready')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not start:\n${log}`);
+    }
+    await new Promise((w) => setTimeout(w, 100));
+  }
+  return {
+    name,
+    pid: child.pid!,
+    url,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A Collector receiving OTLP/HTTP on a free port: otlp -> kafka. */
+async function collectorIngest(bin: string, bench: PeerBench, name: string, topic: string, durable: boolean): Promise<Running> {
+  const port = await freePort();
+  return startCollector(bin, name, ingestConfig(port, bench.brokers, topic, durable), bench.dataDir, `http://127.0.0.1:${port}`);
+}
+
+const TELEMETRY = { metrics: { level: 'none' }, logs: { level: 'info' } };
+
+/** otlp -> kafka; `durable`: no batch processor and no sending queue, so the answer waits for Kafka's ack. */
+function ingestConfig(port: number, brokers: string, topic: string, durable: boolean): unknown {
+  return {
+    receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${port}` } } } },
+    processors: { batch: {} },
+    exporters: { kafka: { brokers: [brokers], traces: { topic, encoding: 'otlp_proto' }, partition_traces_by_id: true, producer: { required_acks: -1 }, sending_queue: { enabled: !durable } } },
+    service: { telemetry: TELEMETRY, pipelines: { traces: { receivers: ['otlp'], processors: durable ? [] : ['batch'], exporters: ['kafka'] } } },
+  };
+}
+
+/** kafkareceiver -> batch (the clickhouseexporter README's settings) -> clickhouseexporter over the native protocol. */
+function storeConfig(bench: PeerBench, topic: string, group: string, database: string): unknown {
+  const ch = bench.clickhouse;
+  return {
+    receivers: { kafka: { brokers: [bench.brokers], traces: { topics: [topic], encoding: 'otlp_proto' }, group_id: group, initial_offset: 'earliest' } },
+    processors: { batch: { timeout: '5s', send_batch_size: 100_000 } },
+    exporters: { clickhouse: { endpoint: `tcp://127.0.0.1:${ch.tcpPort}?dial_timeout=10s`, database, username: ch.username, password: ch.password, create_schema: true, ttl: '72h', timeout: '30s' } },
+    service: { telemetry: TELEMETRY, pipelines: { traces: { receivers: ['kafka'], processors: ['batch'], exporters: ['clickhouse'] } } },
+  };
+}
+
+async function createTopic(brokers: string, topic: string, partitions: number): Promise<void> {
+  const admin = new Kafka({ brokers: [brokers], clientId: 'bench-peers', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Rows and bytes the server inserted, counting materialized views' targets. */
+async function inserted(ch: ClickHouseClient): Promise<{ rows: number; bytes: number }> {
+  const rows = await query(ch, "SELECT event, value FROM system.events WHERE event IN ('InsertedRows', 'InsertedBytes')");
+  const value = (e: string): number => Number(rows.find((r) => r.event === e)?.value ?? 0);
+  return { rows: value('InsertedRows'), bytes: value('InsertedBytes') };
+}
+
+async function waitStored(ch: ClickHouseClient, sql: string, expected: number, what: string): Promise<void> {
+  const deadline = Date.now() + STORE_TIMEOUT_MS;
+  let stored = 0;
+  while ((stored = await queryNumber(ch, sql)) < expected) {
+    if (Date.now() > deadline) throw new Error(`${what}: only ${stored} of ${expected} spans stored`);
+    await new Promise((w) => setTimeout(w, 250));
+  }
+  if (stored !== expected) throw new Error(`${what}: ${stored} spans stored for ${expected}`);
+}
+
+type Usage = Map<string, ProcessUsage>;
+const perSpans = (usage: Usage, name: string, spans: number): number => ((usage.get(name)?.cpuSeconds ?? 0) / spans) * 100_000;
+
+function recordUsage(bench: PeerBench, prefix: string, label: string, usage: Usage, spans: number): void {
+  for (const [name, u] of usage) bench.record(`${prefix}_${name.replace(/\W+/g, '_')}_cpu_s_per_100k_spans`, `${label}: ${name} CPU per 100k spans`, (u.cpuSeconds / spans) * 100_000, 'CPU s', 2);
+}
+
+/** (a) One receiver alone under the load; returns its CPU per 100k spans and the topic it filled. */
+async function receiverStage(bench: PeerBench, name: string, start: (topic: string) => Promise<Running>): Promise<{ cpu: number; topic: string; spans: number }> {
+  const key = name.replace(/\W+/g, '_');
+  const topic = `peers-${key}-${Date.now().toString(36)}`;
+  await createTopic(bench.brokers, topic, bench.partitions);
+  const receiver = await start(topic);
+  try {
+    const pids = new Map<string, number>([[name, receiver.pid], ['load generator', process.pid]]);
+    if (bench.brokerPid !== undefined) pids.set('kafka broker', bench.brokerPid);
+    const sampler = new ProcessSampler(pids);
+    sampler.start();
+    const r = await load(receiver.url!, bench.requests, { encoding: 'protobuf', gzip: false, seconds: bench.seconds, concurrency: bench.concurrency, probes: false });
+    // A receiver that answered before Kafka had the data is still sending: its CPU counts too.
+    await new Promise((w) => setTimeout(w, 3000));
+    const usage = sampler.stop();
+    bench.record(`receiver_${key}_accepted_spans_per_s`, `(a) ${name}: accepted`, r.acceptedSpans / r.seconds, 'spans/s');
+    recordUsage(bench, `receiver_${key}`, `(a) ${name}`, usage, r.acceptedSpans);
+    return { cpu: perSpans(usage, name, r.acceptedSpans), topic, spans: r.acceptedSpans };
+  } finally {
+    await receiver.stop();
+  }
+}
+
+/** (b) One consumer alone over the filled topic, from ready until every span is stored. */
+async function consumerStage(bench: PeerBench, name: string, spans: number, countSql: string, database: string, start: () => Promise<Running>): Promise<{ cpu: number; spansPerS: number }> {
+  const key = name.replace(/\W+/g, '_');
+  const ch = bench.clickhouse.client;
+  const before = await inserted(ch);
+  const consumer = await start();
+  try {
+    const sampler = new ProcessSampler(new Map([[name, consumer.pid], ['clickhouse server', bench.clickhouse.pid]]));
+    sampler.start();
+    const started = performance.now();
+    await waitStored(ch, countSql, spans, name);
+    const seconds = (performance.now() - started) / 1000;
+    const usage = sampler.stop();
+    const after = await inserted(ch);
+    const onDisk = await queryNumber(ch, `SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = '${database}'`);
+    bench.record(`consumer_${key}_spans_per_s`, `(b) ${name}: stored`, spans / seconds, 'spans/s');
+    recordUsage(bench, `consumer_${key}`, `(b) ${name}`, usage, spans);
+    bench.record(`consumer_${key}_rows_per_span`, `(b) ${name}: rows inserted per span (views included)`, (after.rows - before.rows) / spans, 'rows', 2);
+    bench.record(`consumer_${key}_inserted_bytes_per_span`, `(b) ${name}: bytes inserted per span`, (after.bytes - before.bytes) / spans, 'B');
+    bench.record(`consumer_${key}_disk_bytes_per_span`, `(b) ${name}: bytes on disk per span`, onDisk / spans, 'B', 1);
+    return { cpu: perSpans(usage, name, spans) + perSpans(usage, 'clickhouse server', spans), spansPerS: spans / seconds };
+  } finally {
+    await consumer.stop();
+  }
+}
+
+/** (c) A receiver and a consumer under the load until all is stored: stored spans/s over the whole time. */
+async function endToEndStage(bench: PeerBench, name: string, countSql: string, start: () => Promise<Running[]>): Promise<{ spansPerS: number; cpu: number }> {
+  const key = name.replace(/\W+/g, '_');
+  const running = await start();
+  const url = running.find((r) => r.url !== undefined)!.url!;
+  try {
+    const pids = new Map<string, number>(running.map((r) => [r.name, r.pid]));
+    pids.set('clickhouse server', bench.clickhouse.pid);
+    if (bench.brokerPid !== undefined) pids.set('kafka broker', bench.brokerPid);
+    const sampler = new ProcessSampler(pids);
+    sampler.start();
+    const started = performance.now();
+    const r = await load(url, bench.requests, { encoding: 'protobuf', gzip: false, seconds: bench.seconds, concurrency: bench.concurrency, probes: false });
+    sampler.markLoadEnd();
+    await waitStored(bench.clickhouse.client, countSql, r.acceptedSpans, name);
+    const seconds = (performance.now() - started) / 1000;
+    const usage = sampler.stop();
+    bench.record(`e2e_${key}_accepted_spans_per_s`, `(c) ${name}: accepted`, r.acceptedSpans / r.seconds, 'spans/s');
+    bench.record(`e2e_${key}_stored_spans_per_s`, `(c) ${name}: stored (accepted / time until all stored)`, r.acceptedSpans / seconds, 'spans/s');
+    recordUsage(bench, `e2e_${key}`, `(c) ${name}`, usage, r.acceptedSpans);
+    const cpu = [...usage].filter(([n]) => n !== 'load generator').reduce((sum, [n]) => sum + perSpans(usage, n, r.acceptedSpans), 0);
+    bench.record(`e2e_${key}_cpu_s_per_100k_spans`, `(c) ${name}: CPU per 100k spans, all processes but the load generator`, cpu, 'CPU s', 2);
+    return { spansPerS: r.acceptedSpans / seconds, cpu };
+  } finally {
+    for (const r of running.reverse()) await r.stop();
+  }
+}
+
+function tracehouseEnv(bench: PeerBench, topic: string, database: string): NodeJS.ProcessEnv {
+  const ch = bench.clickhouse;
+  return { KAFKA_BROKERS: bench.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `${topic}-tracehouse`, KAFKA_TOPIC_PARTITIONS: String(bench.partitions), CLICKHOUSE_URL: ch.url, CLICKHOUSE_USER: ch.username, CLICKHOUSE_PASSWORD: ch.password, CLICKHOUSE_DATABASE: database };
+}
+
+async function tracehouse(mode: 'receiver' | 'consumer', env: NodeJS.ProcessEnv): Promise<Running> {
+  const service = await startService(mode, env);
+  return { name: `tracehouse ${mode}`, pid: service.pid, url: service.otlpUrl, stop: () => service.stop() };
+}
+
+export async function runPeers(bench: PeerBench): Promise<Record<string, number>> {
+  const bin = otelcolBinary();
+  const ratios: Record<string, number> = {};
+  const id = Date.now().toString(36);
+
+  process.stdout.write('tracehouse bench --peers: (a) receiver stage\n');
+  const thReceiver = await receiverStage(bench, 'tracehouse receiver', (topic) => tracehouse('receiver', tracehouseEnv(bench, topic, `th_a_${id}`)));
+  const durable = await receiverStage(bench, 'otelcol durable', (topic) => collectorIngest(bin, bench, 'otelcol durable', topic, true));
+  const dflt = await receiverStage(bench, 'otelcol default', (topic) => collectorIngest(bin, bench, 'otelcol default', topic, false));
+  ratios.receiver_cpu_ratio_vs_otelcol = thReceiver.cpu / durable.cpu;
+  ratios.receiver_cpu_ratio_vs_otelcol_default = thReceiver.cpu / dflt.cpu;
+
+  process.stdout.write(`tracehouse bench --peers: (b) consumer stage over ${thReceiver.spans} spans\n`);
+  const thDb = `th_b_${id}`;
+  const th = await consumerStage(bench, 'tracehouse consumer', thReceiver.spans, `SELECT count() FROM ${thDb}.spans_raw`, thDb, () => tracehouse('consumer', tracehouseEnv(bench, thReceiver.topic, thDb)));
+  const otelDb = `otel_b_${id}`;
+  await bench.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${otelDb}` });
+  const otel = await consumerStage(bench, 'otelcol kafka-clickhouse', thReceiver.spans, `SELECT count() FROM ${otelDb}.otel_traces`, otelDb, () => startCollector(bin, 'otelcol kafka-clickhouse', storeConfig(bench, thReceiver.topic, `${thReceiver.topic}-otelcol`, otelDb), bench.dataDir));
+  ratios.consumer_cpu_ratio_vs_otelcol = th.cpu / otel.cpu;
+  ratios.consumer_throughput_ratio_vs_otelcol = th.spansPerS / otel.spansPerS;
+
+  process.stdout.write('tracehouse bench --peers: (c) end to end\n');
+  const thTopic = `peers-e2e-th-${id}`;
+  const thE2eDb = `th_c_${id}`;
+  await createTopic(bench.brokers, thTopic, bench.partitions);
+  const thE2e = await endToEndStage(bench, 'tracehouse', `SELECT count() FROM ${thE2eDb}.spans_raw`, async () => {
+    const env = tracehouseEnv(bench, thTopic, thE2eDb);
+    const consumer = await tracehouse('consumer', env);
+    return [consumer, await tracehouse('receiver', env)];
+  });
+  const otelTopic = `peers-e2e-otel-${id}`;
+  const otelE2eDb = `otel_c_${id}`;
+  await createTopic(bench.brokers, otelTopic, bench.partitions);
+  await bench.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${otelE2eDb}` });
+  const otelE2e = await endToEndStage(bench, 'otelcol', `SELECT count() FROM ${otelE2eDb}.otel_traces`, async () => {
+    const store = await startCollector(bin, 'otelcol kafka-clickhouse', storeConfig(bench, otelTopic, `${otelTopic}-otelcol`, otelE2eDb), bench.dataDir);
+    return [store, await collectorIngest(bin, bench, 'otelcol otlp-kafka', otelTopic, true)];
+  });
+  ratios.e2e_throughput_ratio_vs_otelcol = thE2e.spansPerS / otelE2e.spansPerS;
+  ratios.e2e_cpu_ratio_vs_otelcol = thE2e.cpu / otelE2e.cpu;
+
+  for (const [k, v] of Object.entries(ratios)) bench.record(k, `ratio ${k.replace(/_/g, ' ')}`, v, 'x', 2);
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+  bench.note('target: receiver CPU per span <= 0.7x otelcol durable', verdict(ratios.receiver_cpu_ratio_vs_otelcol! <= 0.7));
+  bench.note('target: consumer + ClickHouse CPU per span <= 1.0x otelcol', verdict(ratios.consumer_cpu_ratio_vs_otelcol! <= 1.0));
+  bench.note('target: end-to-end spans/s >= 1.5x otelcol', verdict(ratios.e2e_throughput_ratio_vs_otelcol! >= 1.5));
+  return ratios;
+}
