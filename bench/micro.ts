@@ -11,7 +11,7 @@ import { splitProtobufByTrace } from '../services/receivers/otlp/split-protobuf.
 import { type ClickHouseHandle, openClickHouse } from '../services/shared/clickhouse/client.js';
 import { anyValueJson, attributeTypes, attributesToMap } from '../services/otlp/attributes.js';
 import type { Span, TracesData } from '../services/otlp/model.js';
-import { RowBinaryWriter } from '../services/exporters/clickhouse/row-binary.js';
+import { BinaryWriter } from '../services/exporters/clickhouse/binary-writer.js';
 import { migrate } from '../services/shared/clickhouse/migrate.js';
 import { spanRowsBody } from '../services/exporters/clickhouse/row-format.js';
 import { TelemetrySink } from '../services/exporters/clickhouse/telemetry-sink.js';
@@ -74,7 +74,7 @@ export function codecStages(record: Recorder): void {
   const decodeOnly = n * perSecond(() => decodeTracesProtobuf(proto!.body));
   const decodeAndRedact = n * perSecond(() => redactor.process(decodeTracesProtobuf(proto!.body).data));
   record('redaction_us_per_span', 'redaction processor (4 rules: e-mail, API keys + cards, GenAI content, a regex)', 1e6 / decodeAndRedact - 1e6 / decodeOnly, 'µs/span', 2);
-  record('row_body_rows_per_s', 'row -> RowBinary bytes', n * perSecond(() => spanRowsBody(rows)), 'rows/s');
+  record('row_body_rows_per_s', 'row -> Native insert body', n * perSecond(() => spanRowsBody(rows)), 'rows/s');
 }
 
 /** Batches of `batchRows` span rows (and their events) through TelemetrySink into a local ClickHouse server over HTTP, with every materialized view; CPU of this process and of the server. */
@@ -129,7 +129,7 @@ async function attributeTypeRepresentations(record: Recorder, ch: ClickHouseHand
   record('attributes_json_encode_us_per_span', 'attributes_json (typed OTLP/JSON) instead: encode', jsonPerSpan, 'µs/span', 2);
 
   await ch.client.command({ query: `CREATE TABLE ${db}.attributes_json_probe (attributes_json String CODEC(ZSTD(1))) ENGINE = MergeTree ORDER BY tuple()` });
-  const w = new RowBinaryWriter(spans.length * 400);
+  const w = new BinaryWriter(spans.length * 400);
   for (const s of spans) w.string(json(s));
   await ch.insertRaw({ table: `${db}.attributes_json_probe`, columns: ['attributes_json'], format: 'RowBinary', body: w.bytes(), settings: {} });
   await ch.client.command({ query: `OPTIMIZE TABLE ${db}.attributes_json_probe FINAL` });

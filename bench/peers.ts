@@ -35,6 +35,8 @@ export interface PeerBench {
   concurrency: number;
   partitions: number;
   dataDir: string;
+  /** The stages to run, of `abc` (b reads the topic a filled). */
+  stages: string;
   record: Recorder;
   note(label: string, value: string): void;
 }
@@ -241,7 +243,17 @@ export async function runPeers(bench: PeerBench): Promise<Record<string, number>
   const dflt = await receiverStage(bench, 'otelcol default', (topic) => collectorIngest(bin, bench, 'otelcol default', topic, false));
   ratios.receiver_cpu_ratio_vs_otelcol = thReceiver.cpu / durable.cpu;
   ratios.receiver_cpu_ratio_vs_otelcol_default = thReceiver.cpu / dflt.cpu;
+  if (bench.stages.includes('b')) await consumers(bench, bin, thReceiver, id, ratios);
+  if (bench.stages.includes('c')) await endToEnd(bench, bin, id, ratios);
+  for (const [k, v] of Object.entries(ratios)) bench.record(k, `ratio ${k.replace(/_/g, ' ')}`, v, 'x', 2);
+  const verdict = (ratio: number | undefined, ok: (r: number) => boolean): string => (ratio === undefined ? 'not measured' : ok(ratio) ? 'met' : 'NOT met');
+  bench.note('target: receiver CPU per span <= 0.7x otelcol durable', verdict(ratios.receiver_cpu_ratio_vs_otelcol, (r) => r <= 0.7));
+  bench.note('target: consumer + ClickHouse CPU per span <= 1.0x otelcol', verdict(ratios.consumer_cpu_ratio_vs_otelcol, (r) => r <= 1.0));
+  bench.note('target: end-to-end spans/s >= 1.5x otelcol', verdict(ratios.e2e_throughput_ratio_vs_otelcol, (r) => r >= 1.5));
+  return ratios;
+}
 
+async function consumers(bench: PeerBench, bin: string, thReceiver: { topic: string; spans: number }, id: string, ratios: Record<string, number>): Promise<void> {
   process.stdout.write(`tracehouse bench --peers: (b) consumer stage over ${thReceiver.spans} spans\n`);
   const thDb = `th_b_${id}`;
   const th = await consumerStage(bench, 'tracehouse consumer', thReceiver.spans, `SELECT count() FROM ${thDb}.spans_raw`, thDb, () => tracehouse('consumer', tracehouseEnv(bench, thReceiver.topic, thDb)));
@@ -250,7 +262,9 @@ export async function runPeers(bench: PeerBench): Promise<Record<string, number>
   const otel = await consumerStage(bench, 'otelcol kafka-clickhouse', thReceiver.spans, `SELECT count() FROM ${otelDb}.otel_traces`, otelDb, () => startCollector(bin, 'otelcol kafka-clickhouse', storeConfig(bench, thReceiver.topic, `${thReceiver.topic}-otelcol`, otelDb), bench.dataDir));
   ratios.consumer_cpu_ratio_vs_otelcol = th.cpu / otel.cpu;
   ratios.consumer_throughput_ratio_vs_otelcol = th.spansPerS / otel.spansPerS;
+}
 
+async function endToEnd(bench: PeerBench, bin: string, id: string, ratios: Record<string, number>): Promise<void> {
   process.stdout.write('tracehouse bench --peers: (c) end to end\n');
   const thTopic = `peers-e2e-th-${id}`;
   const thE2eDb = `th_c_${id}`;
@@ -270,11 +284,4 @@ export async function runPeers(bench: PeerBench): Promise<Record<string, number>
   });
   ratios.e2e_throughput_ratio_vs_otelcol = thE2e.spansPerS / otelE2e.spansPerS;
   ratios.e2e_cpu_ratio_vs_otelcol = thE2e.cpu / otelE2e.cpu;
-
-  for (const [k, v] of Object.entries(ratios)) bench.record(k, `ratio ${k.replace(/_/g, ' ')}`, v, 'x', 2);
-  const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-  bench.note('target: receiver CPU per span <= 0.7x otelcol durable', verdict(ratios.receiver_cpu_ratio_vs_otelcol! <= 0.7));
-  bench.note('target: consumer + ClickHouse CPU per span <= 1.0x otelcol', verdict(ratios.consumer_cpu_ratio_vs_otelcol! <= 1.0));
-  bench.note('target: end-to-end spans/s >= 1.5x otelcol', verdict(ratios.e2e_throughput_ratio_vs_otelcol! >= 1.5));
-  return ratios;
 }

@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** Each stage against the OpenTelemetry Collector (built by scripts/peers/otelcol.sh), same broker and ClickHouse server. */
     peers: { type: 'boolean', default: false },
+    /** With --peers: which stages, of a (receiver), b (consumer, over what a wrote), c (end to end). */
+    stages: { type: 'string', default: 'abc' },
   },
 });
 
@@ -171,6 +173,7 @@ async function peers(broker: KafkaBroker | undefined, brokers: string): Promise<
       concurrency,
       partitions: Number(args.partitions),
       dataDir,
+      stages: args.stages!,
       record,
       note: (label, value) => table.push([label, value]),
     });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClickHouseError } from '@clickhouse/client';
 import { classifyInsertError } from '../../services/exporters/clickhouse/errors.js';
-import { RowEncodingError } from '../../services/exporters/clickhouse/row-binary.js';
+import { RowEncodingError } from '../../services/exporters/clickhouse/binary-writer.js';
 import { PermanentError, RetryableError, causeChain, exportFailureStatus, isPermanent } from '../../services/shared/errors.js';
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSProtocolError } from '../../services/shared/kafka.js';
 

@@ -3,7 +3,7 @@
 // many parts, memory, timeouts: back off and send the same batch with the same token).
 import { ClickHouseError } from '@clickhouse/client';
 import { PermanentError, RetryableError } from '../../shared/errors.js';
-import { RowEncodingError } from './row-binary.js';
+import { RowEncodingError } from './binary-writer.js';
 
 const DATA_ERROR_CODES = new Set([
   6, // CANNOT_PARSE_TEXT

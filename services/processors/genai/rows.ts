@@ -9,7 +9,7 @@ import { type GenAiFields, LLM_OPERATIONS, NORMALIZER_VERSION, genAiFields } fro
 import { type CostSource, PriceTable } from './pricing.js';
 import type { GenAiConfig } from './config.js';
 
-/** One row of telemetry.spans_raw as the normalizer produces it (row-binary.ts encodes it for the INSERT). */
+/** One row of telemetry.spans_raw as the normalizer produces it (row-format.ts encodes it for the INSERT). */
 export interface SpanRow extends Omit<GenAiFields, 'reported_cost_usd' | 'request_model'> {
   tenant_id: string;
   env: string;

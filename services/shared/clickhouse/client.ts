@@ -37,7 +37,7 @@ export interface ClickHouseConnection {
 export interface RawInsert {
   table: string;
   columns: readonly string[];
-  format: 'RowBinary';
+  format: 'Native' | 'RowBinary';
   body: Buffer;
   /** Applied to this statement only. */
   settings: Record<string, string>;

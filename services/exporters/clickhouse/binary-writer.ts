@@ -1,6 +1,6 @@
-// ClickHouse RowBinary: each row is its columns' values back to back, in the INSERT's column order,
-// with no names, quoting or escaping. Strings and map sizes are LEB128-length-prefixed; numbers are
-// little-endian. The engine reads it without a text parser, and the writer builds no JS strings.
+// ClickHouse's binary encoding of single values, the same in its Native and RowBinary formats:
+// strings LEB128-length-prefixed, numbers little-endian, no quoting or escaping, so the server reads
+// them without a text parser and the writer builds no JS strings. native.ts lays them out in columns.
 
 /** A value that cannot be written to its column; the row can never be inserted (a data error). */
 export class RowEncodingError extends Error {
@@ -13,12 +13,17 @@ const ONE_BYTE_PREFIX_MAX_CHARS = 42;
 /** Decimal(18, 10): 18 significant digits, 10 of them after the point. */
 const DECIMAL_18_10_LIMIT = 1e8;
 
-export class RowBinaryWriter {
+export class BinaryWriter {
   private buf: Buffer;
   private pos = 0;
 
   constructor(initialBytes: number) {
     this.buf = Buffer.allocUnsafe(Math.max(1024, initialBytes));
+  }
+
+  /** Starts over, keeping the buffer: a writer reused for every batch allocates nothing once grown. */
+  reset(): void {
+    this.pos = 0;
   }
 
   /** The bytes written so far (a view, not a copy). */
@@ -33,6 +38,12 @@ export class RowBinaryWriter {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+  }
+
+  /** VarUInt (LEB128): block sizes, string lengths. */
+  varUInt(v: number): void {
+    this.ensure(5);
+    this.varint(v);
   }
 
   private varint(v: number): void {
@@ -73,30 +84,6 @@ export class RowBinaryWriter {
     buf[this.pos] = n;
     this.pos = start + n;
     return true;
-  }
-
-  /** Map(String, String) from a plain object, in its key order. */
-  stringMap(m: Record<string, string>): void {
-    const keys = Object.keys(m);
-    this.ensure(5);
-    this.varint(keys.length);
-    for (const k of keys) {
-      this.string(k);
-      this.string(m[k]!);
-    }
-  }
-
-  /** The element count that starts an Array(T); the elements follow. */
-  arrayLength(n: number): void {
-    this.ensure(5);
-    this.varint(n);
-  }
-
-  /** Bytes already in RowBinary (a value encoded once and reused). */
-  raw(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
   }
 
   uint8(v: number): void {
