@@ -228,6 +228,27 @@ describe('exactly-once batches at each crash point', () => {
     assert.equal(r.clickhouse.dedupHits, 0);
   });
 
+  it('rebuilds a pending range larger than its own buffer bound (left by an owner with larger batches) instead of waiting on it forever', async () => {
+    const log = new FakeLog(() => null);
+    const clickhouse = new FakeClickHouse(() => null);
+    await log.commit(0, 0n, pendingMetadata({ first: 0n, last: 7n }));
+    const registry = new Registry();
+    const small = owner(log, clickhouse, registry, () => true, undefined, { maxRows: 1, maxBufferedRows: 2 });
+    await small.assign([0]);
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the rebuilt range never completed')), 5000)));
+    try {
+      await Promise.race([(async () => {
+        await read(small, log);
+        await small.flushAll();
+      })(), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+    assertExactlyOnce({ log, clickhouse });
+    assert.equal(clickhouse.tokens[0], dedupToken(TOPIC, 0, { first: 0n, last: 7n }), 'the range went in as one INSERT, with its own token');
+  });
+
   it('a batch ClickHouse refuses for good goes message by message; the refused ones are dead-lettered, the rest stored once', async () => {
     const log = new FakeLog(() => null);
     const stored: number[] = [];

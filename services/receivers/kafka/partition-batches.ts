@@ -255,8 +255,10 @@ export class PartitionBatches<R> implements BatchProtocol {
       const added = this.batcher(partition).add([{ epoch, message, rows }]);
       ctl.resolveOffset(message.offset);
       if (replay !== undefined && offset === replay.last) await this.waitWithHeartbeat(this.endReplay(partition), ctl);
-      // Bound memory: wait until this partition's rows are inserted before reading more.
-      else if (this.overloaded(partition)) await this.waitWithHeartbeat(added, ctl);
+      // Bound memory: wait until this partition's rows are inserted before reading more. Not while
+      // rebuilding: the held batch is inserted only once its range is complete, and the range (cut by
+      // an owner whose bound may have been larger) is bounded by what that owner buffered.
+      else if (replay === undefined && this.overloaded(partition)) await this.waitWithHeartbeat(added, ctl);
     }
   }
 
