@@ -5,6 +5,12 @@
 // Batchers may share FlushLanes, a cap on flushes running at once across them: a batch due while
 // every lane is busy stays open and keeps growing until a lane frees. Under load that turns many
 // small INSERTs into few large ones (each INSERT has a fixed cost in ClickHouse: parts, views).
+// A caller reading a backlog (a Kafka partition that lags) marks the batcher behind: the time rule
+// then waits BEHIND_DELAY_FACTOR times longer, so batches fill to their size while there is data to
+// fill them (the rows are late anyway) instead of leaving by the clock at a fraction of it.
+
+/** How much longer the time rule waits while the caller reads a backlog. */
+export const BEHIND_DELAY_FACTOR = 10;
 
 /** At most `lanes` flushes at once, among the batchers sharing this; the rest wait in order. */
 export class FlushLanes {
@@ -70,6 +76,7 @@ export class Batcher<T> {
   private closed = false;
   /** While held, neither size nor time flushes the pending batch; flush() still does. */
   private held = false;
+  private behind = false;
 
   constructor(private readonly opts: BatcherOptions<T>) {
     this.timers = opts.timers ?? systemTimers;
@@ -90,6 +97,19 @@ export class Batcher<T> {
     if (batch.weight >= this.opts.maxWeight) this.kick();
     else this.arm();
     return batch.done;
+  }
+
+  /** The caller is reading a backlog (true) or has caught up (false): see BEHIND_DELAY_FACTOR. */
+  setBehind(behind: boolean): void {
+    if (behind === this.behind) return;
+    this.behind = behind;
+    this.disarm();
+    if (this.pending !== null) this.kick();
+  }
+
+  /** Settles when the flush running now ends, or else the pending batch's: what a caller bounding its backlog waits for. */
+  settled(): Promise<void> {
+    return (this.inFlight ?? this.pending?.done ?? Promise.resolve()).catch(() => undefined);
   }
 
   /** Holds the pending batch open (hold = true) or releases it to the size/time rules again. */
@@ -133,9 +153,13 @@ export class Batcher<T> {
     return { items: [], weight: 0, openedAt: this.timers.now(), done, resolve, reject };
   }
 
+  private get maxDelayMs(): number {
+    return this.behind ? this.opts.maxDelayMs * BEHIND_DELAY_FACTOR : this.opts.maxDelayMs;
+  }
+
   private arm(): void {
     if (this.held || this.timer !== null || this.pending === null) return;
-    const wait = Math.max(0, this.pending.openedAt + this.opts.maxDelayMs - this.timers.now());
+    const wait = Math.max(0, this.pending.openedAt + this.maxDelayMs - this.timers.now());
     this.timer = this.timers.setTimeout(() => {
       this.timer = null;
       this.kick(true);
@@ -151,7 +175,7 @@ export class Batcher<T> {
   private kick(force = false): void {
     const batch = this.pending;
     if (this.inFlight !== null || batch === null || (this.held && !force)) return;
-    if (!force && batch.weight < this.opts.maxWeight && this.timers.now() - batch.openedAt < this.opts.maxDelayMs) return this.arm();
+    if (!force && batch.weight < this.opts.maxWeight && this.timers.now() - batch.openedAt < this.maxDelayMs) return this.arm();
     this.disarm();
     const lanes = this.opts.lanes;
     this.inFlight = (lanes ? lanes.acquire() : Promise.resolve())

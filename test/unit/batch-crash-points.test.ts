@@ -16,10 +16,11 @@ import { Registry } from '../../services/shared/metrics.js';
 
 const TOPIC = 'spans';
 const MESSAGES = 10;
-// The first batch grows to 0-7 while its flush waits for a lane; the next ones are 8-8 and 9-9
-// (the reader waits while two batches' worth is buffered). The crash points hit batch 1, 8-8.
+// The first batch grows to 0-7 while its flush waits for a lane; the reader then waits while two
+// batches' worth is buffered or in flight, until that flush ends, so the next one is 8-9. The crash
+// points hit batch 1, 8-9.
 const BATCH = 4;
-const CRASHED = { first: 8n, last: 8n };
+const CRASHED = { first: 8n, last: 9n };
 
 type Step = 'marker' | 'insert' | 'final';
 /** Where the first owner dies: before or after the request of that step took effect. */
@@ -210,7 +211,7 @@ describe('exactly-once batches at each crash point', () => {
     const r = await crashAt({ step: 'insert', applied: true, batch: 1 });
     assertExactlyOnce(r);
     assert.equal(r.rebuilt, 1);
-    assert.equal(r.clickhouse.dedupHits, 1, 'the second INSERT of offset 8 was a dedup hit');
+    assert.equal(r.clickhouse.dedupHits, 1, 'the second INSERT of offsets 8-9 was a dedup hit');
     assert.equal(r.clickhouse.tokens.filter((t) => t === dedupToken(TOPIC, 0, CRASHED)).length, 1);
   });
 

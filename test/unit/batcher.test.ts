@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Batcher, FlushLanes } from '../../services/shared/batcher.js';
+import { BEHIND_DELAY_FACTOR, Batcher, FlushLanes } from '../../services/shared/batcher.js';
 
 function recorder(delayMs = 0, failFirst = 0) {
   const flushes: number[][] = [];
@@ -66,6 +66,43 @@ describe('Batcher', () => {
     assert.equal(b.backlog, 0);
     assert.deepEqual(rec.flushes, [[3, 2]]);
     await assert.rejects(b.add(['x']), /closed/);
+  });
+
+  it('while behind, waits BEHIND_DELAY_FACTOR times the timeout for its size; on catching up, the timeout holds again', async () => {
+    const rec = recorder();
+    const b = new Batcher<number>({ maxWeight: 100, maxDelayMs: 40, weight: () => 1, flush: rec.flush });
+    b.setBehind(true);
+    const started = Date.now();
+    await b.add([1]);
+    const waited = Date.now() - started;
+    assert.ok(waited >= 40 * BEHIND_DELAY_FACTOR - 5 && waited < 40 * BEHIND_DELAY_FACTOR + 1000, `waited ${waited} ms behind`);
+    // Caught up with a batch older than the timeout: it leaves at once.
+    const second = b.add([2]);
+    await new Promise((r) => setTimeout(r, 80));
+    assert.deepEqual(rec.flushes, [[1]]);
+    b.setBehind(false);
+    await second;
+    assert.deepEqual(rec.flushes, [[1], [2]]);
+    // Behind, the size rule is unchanged.
+    b.setBehind(true);
+    const full = Array.from({ length: 100 }, (_, i) => i);
+    const t = Date.now();
+    await b.add(full);
+    assert.ok(Date.now() - t < 40 * BEHIND_DELAY_FACTOR, 'a full batch does not wait for the clock');
+  });
+
+  it('settled() follows the running flush, then the pending batch', async () => {
+    const rec = recorder(50);
+    const b = new Batcher<number>({ maxWeight: 2, maxDelayMs: 60_000, weight: () => 1, flush: rec.flush });
+    void b.add([1, 2]);
+    await new Promise((r) => setTimeout(r, 5)); // the batch is cut once its flush starts
+    void b.add([3]);
+    await b.settled();
+    assert.deepEqual(rec.flushes, [[1, 2]]);
+    assert.equal(b.backlog, 1);
+    await b.close();
+    await b.settled();
+    assert.deepEqual(rec.flushes, [[1, 2], [3]]);
   });
 
   it('discards the pending batch on request, rejecting its adds', async () => {

@@ -207,9 +207,10 @@ export class KafkaSource implements OffsetStore {
     if (epoch !== batches.epoch) return;
     if (this.commitVia?.epoch !== epoch) this.commitVia = { epoch, commit: payload.commitOffsetsIfNecessary };
     const { batch } = payload;
-    await batches.consume(epoch, batch.partition, batch.messages, payload);
+    const lag = Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1);
+    await batches.consume(epoch, batch.partition, batch.messages, payload, lag > 0);
     this.consumedMessages.inc({}, batch.messages.length);
-    this.lag.set({ topic: this.cfg.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
+    this.lag.set({ topic: this.cfg.topic, partition: String(batch.partition) }, lag);
     await payload.heartbeat();
   }
 

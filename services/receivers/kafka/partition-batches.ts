@@ -69,7 +69,8 @@ export interface BatchProtocol {
   readonly epoch: number;
   fence(): number;
   assign(partitions: readonly number[]): Promise<void>;
-  consume(epoch: number, partition: number, messages: readonly LogMessage[], ctl: ReadControl): Promise<void>;
+  /** `behind`: the log holds more of the partition past this read (see Batcher.setBehind). */
+  consume(epoch: number, partition: number, messages: readonly LogMessage[], ctl: ReadControl, behind?: boolean): Promise<void>;
   flushAll(): Promise<void>;
 }
 
@@ -222,8 +223,9 @@ export class PartitionBatches<R> implements BatchProtocol {
    * Takes one read of a partition, begun in `epoch` (the value of `epoch` when the reader got the
    * messages). Returns early when the read is stale, the epoch over, or the consumer stopping.
    */
-  async consume(epoch: number, partition: number, messages: readonly LogMessage[], ctl: ReadControl): Promise<void> {
+  async consume(epoch: number, partition: number, messages: readonly LogMessage[], ctl: ReadControl, behind = false): Promise<void> {
     const current = (): boolean => !this.halted && epoch === this.currentEpoch && this.opts.isRunning() && !ctl.isStale();
+    if (current()) this.batcher(partition).setBehind(behind);
     for (const message of messages) {
       if (!current()) return;
       const offset = BigInt(message.offset);
@@ -252,13 +254,14 @@ export class PartitionBatches<R> implements BatchProtocol {
         await this.waitWithHeartbeat(this.endReplay(partition), ctl);
         if (!current()) return;
       }
-      const added = this.batcher(partition).add([{ epoch, message, rows }]);
+      const b = this.batcher(partition);
+      void b.add([{ epoch, message, rows }]);
       ctl.resolveOffset(message.offset);
       if (replay !== undefined && offset === replay.last) await this.waitWithHeartbeat(this.endReplay(partition), ctl);
-      // Bound memory: wait until this partition's rows are inserted before reading more. Not while
-      // rebuilding: the held batch is inserted only once its range is complete, and the range (cut by
-      // an owner whose bound may have been larger) is bounded by what that owner buffered.
-      else if (replay === undefined && this.overloaded(partition)) await this.waitWithHeartbeat(added, ctl);
+      // Bound memory: wait until this partition's rows in flight are inserted before reading more.
+      // Not while rebuilding: the held batch is inserted only once its range is complete, and the
+      // range (cut by an owner whose bound may have been larger) is bounded by what that owner buffered.
+      else if (replay === undefined) while (this.overloaded(partition) && current()) await this.waitWithHeartbeat(b.settled(), ctl);
     }
   }
 

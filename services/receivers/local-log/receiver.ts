@@ -92,7 +92,7 @@ class LogDrain<D> implements Component, OffsetStore {
       }
       const messages: LogMessage[] = records.map((r) => ({ offset: r.offset.toString(), key: r.key, value: r.value }));
       const seeks = this.seeks;
-      await this.batches!.consume(this.batches!.epoch, 0, messages, { isStale: () => this.seeks !== seeks, resolveOffset: () => undefined, heartbeat: async () => undefined });
+      await this.batches!.consume(this.batches!.epoch, 0, messages, { isStale: () => this.seeks !== seeks, resolveOffset: () => undefined, heartbeat: async () => undefined }, records.length === READ_RECORDS);
     }
   }
 
