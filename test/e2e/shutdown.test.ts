@@ -21,8 +21,16 @@ const CLI = join(ROOT, 'dist/services/cli.js');
 const brokers = process.env.KAFKA_BROKERS!;
 const kafka = new Kafka({ brokers: [brokers], clientId: 'shutdown-test', logLevel: 0 });
 
+const children: ChildProcess[] = [];
+// A failed assertion must not leave a service running: the test file would never end.
+after(() => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')));
+
+/** True once the service's admin endpoint answers (it listens only after every component started). */
+const answers = (url: string): Promise<boolean> => fetch(url).then((r) => r.ok, () => false);
+
 function start(command: string, env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, command], { cwd: ROOT, env: { ...process.env, KAFKA_BROKERS: brokers, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -55,7 +63,7 @@ describe('clean shutdown on SIGTERM', () => {
     // A batch that never fills and never times out on its own: only SIGTERM can flush it.
     const database = `term_${id}`;
     const consumer = start('consumer', { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: group, TRACEHOUSE_DATA_DIR: dataDir, ...clickhouseEnv(database), TRACEHOUSE_ADMIN_ENDPOINT: `127.0.0.1:${adminPort}`, BATCH_MAX_ROWS: '1000000', BATCH_TIMEOUT: '10m' });
-    await waitFor(async () => consumer.output().includes('joined consumer group'), 60_000, 'consumer joined');
+    await waitFor(() => answers(`http://127.0.0.1:${adminPort}/readyz`), 60_000, 'consumer ready');
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: generate(20, 5).map((t) => ({ value: Buffer.from(encodeTracesProtobuf(t)) })) });

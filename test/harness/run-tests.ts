@@ -51,7 +51,10 @@ async function main(): Promise<number> {
   try {
     const concurrency = process.env.TEST_CONCURRENCY ?? '2';
     const preload = join(testRoot, 'harness/clickhouse-server.js');
-    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--import', preload, ...files], { stdio: 'inherit', env });
+    // A test that hangs fails after TEST_TIMEOUT_MS instead of holding CI until its own limit, and a
+    // file whose failed test left a service running still ends (--test-force-exit).
+    const timeout = `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 600_000}`;
+    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, timeout, '--test-force-exit', '--test-reporter=spec', '--import', preload, ...files], { stdio: 'inherit', env });
     return await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   } finally {
     await broker?.destroy();
