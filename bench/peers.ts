@@ -8,6 +8,8 @@
 //      Collector's kafkareceiver -> batch -> clickhouseexporter (native protocol), each alone.
 //  (c) end to end: Tracehouse receiver + consumer, then Collector otlp -> kafka + Collector
 //      kafka -> clickhouse, under the same load until all is stored.
+//  (s) scale-out: the topic (a) filled, read by 1, 2, then 3 Tracehouse consumers of one group
+//      (started together, so the group rebalances as they join, as it does in a deployment).
 // CPU per process comes from /proc (processes.ts); rows and bytes written from the server's
 // system.events and system.parts. Tracehouse / Collector ratios go in the results.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -35,7 +37,7 @@ export interface PeerBench {
   concurrency: number;
   partitions: number;
   dataDir: string;
-  /** The stages to run, of `abc` (b reads the topic a filled). */
+  /** The stages to run, of `abcs` (b and s read the topic a filled, so they run a too). */
   stages: string;
   record: Recorder;
   note(label: string, value: string): void;
@@ -121,11 +123,19 @@ async function createTopic(brokers: string, topic: string, partitions: number): 
   }
 }
 
-/** Rows and bytes the server inserted, counting materialized views' targets. */
-async function inserted(ch: ClickHouseClient): Promise<{ rows: number; bytes: number }> {
-  const rows = await query(ch, "SELECT event, value FROM system.events WHERE event IN ('InsertedRows', 'InsertedBytes')");
+/** INSERT queries, rows and bytes the server inserted (rows and bytes counting materialized views' targets). */
+async function inserted(ch: ClickHouseClient): Promise<{ queries: number; rows: number; bytes: number }> {
+  const rows = await query(ch, "SELECT event, value FROM system.events WHERE event IN ('InsertQuery', 'InsertedRows', 'InsertedBytes')");
   const value = (e: string): number => Number(rows.find((r) => r.event === e)?.value ?? 0);
-  return { rows: value('InsertedRows'), bytes: value('InsertedBytes') };
+  return { queries: value('InsertQuery'), rows: value('InsertedRows'), bytes: value('InsertedBytes') };
+}
+
+/** What the server was given per span and per INSERT between two readings of inserted(). */
+function recordInserted(bench: PeerBench, prefix: string, label: string, before: { queries: number; rows: number; bytes: number }, after: { queries: number; rows: number; bytes: number }, spans: number): void {
+  const queries = after.queries - before.queries;
+  bench.record(`${prefix}_insert_queries_per_100k_spans`, `${label}: INSERT queries per 100k spans`, (queries / spans) * 100_000, 'INSERTs', 1);
+  bench.record(`${prefix}_rows_per_span`, `${label}: rows inserted per span (views included)`, (after.rows - before.rows) / spans, 'rows', 2);
+  bench.record(`${prefix}_inserted_bytes_per_span`, `${label}: bytes inserted per span`, (after.bytes - before.bytes) / spans, 'B');
 }
 
 async function waitStored(ch: ClickHouseClient, sql: string, expected: number, what: string): Promise<void> {
@@ -142,7 +152,11 @@ type Usage = Map<string, ProcessUsage>;
 const perSpans = (usage: Usage, name: string, spans: number): number => ((usage.get(name)?.cpuSeconds ?? 0) / spans) * 100_000;
 
 function recordUsage(bench: PeerBench, prefix: string, label: string, usage: Usage, spans: number): void {
-  for (const [name, u] of usage) bench.record(`${prefix}_${name.replace(/\W+/g, '_')}_cpu_s_per_100k_spans`, `${label}: ${name} CPU per 100k spans`, (u.cpuSeconds / spans) * 100_000, 'CPU s', 2);
+  for (const [name, u] of usage) {
+    const key = `${prefix}_${name.replace(/\W+/g, '_')}`;
+    bench.record(`${key}_cpu_s_per_100k_spans`, `${label}: ${name} CPU per 100k spans`, (u.cpuSeconds / spans) * 100_000, 'CPU s', 2);
+    if (name !== 'load generator') bench.record(`${key}_peak_rss_mb`, `${label}: ${name} peak RSS`, u.peakRssBytes / 2 ** 20, 'MiB');
+  }
 }
 
 /** (a) One receiver alone under the load; returns its CPU per 100k spans and the topic it filled. */
@@ -185,8 +199,7 @@ async function consumerStage(bench: PeerBench, name: string, spans: number, coun
     const onDisk = await queryNumber(ch, `SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = '${database}'`);
     bench.record(`consumer_${key}_spans_per_s`, `(b) ${name}: stored`, spans / seconds, 'spans/s');
     recordUsage(bench, `consumer_${key}`, `(b) ${name}`, usage, spans);
-    bench.record(`consumer_${key}_rows_per_span`, `(b) ${name}: rows inserted per span (views included)`, (after.rows - before.rows) / spans, 'rows', 2);
-    bench.record(`consumer_${key}_inserted_bytes_per_span`, `(b) ${name}: bytes inserted per span`, (after.bytes - before.bytes) / spans, 'B');
+    recordInserted(bench, `consumer_${key}`, `(b) ${name}`, before, after, spans);
     bench.record(`consumer_${key}_disk_bytes_per_span`, `(b) ${name}: bytes on disk per span`, onDisk / spans, 'B', 1);
     return { cpu: perSpans(usage, name, spans) + perSpans(usage, 'clickhouse server', spans), spansPerS: spans / seconds };
   } finally {
@@ -197,6 +210,7 @@ async function consumerStage(bench: PeerBench, name: string, spans: number, coun
 /** (c) A receiver and a consumer under the load until all is stored: stored spans/s over the whole time. */
 async function endToEndStage(bench: PeerBench, name: string, countSql: string, start: () => Promise<Running[]>): Promise<{ spansPerS: number; cpu: number }> {
   const key = name.replace(/\W+/g, '_');
+  const before = await inserted(bench.clickhouse.client);
   const running = await start();
   const url = running.find((r) => r.url !== undefined)!.url!;
   try {
@@ -214,6 +228,7 @@ async function endToEndStage(bench: PeerBench, name: string, countSql: string, s
     bench.record(`e2e_${key}_accepted_spans_per_s`, `(c) ${name}: accepted`, r.acceptedSpans / r.seconds, 'spans/s');
     bench.record(`e2e_${key}_stored_spans_per_s`, `(c) ${name}: stored (accepted / time until all stored)`, r.acceptedSpans / seconds, 'spans/s');
     recordUsage(bench, `e2e_${key}`, `(c) ${name}`, usage, r.acceptedSpans);
+    recordInserted(bench, `e2e_${key}`, `(c) ${name}`, before, await inserted(bench.clickhouse.client), r.acceptedSpans);
     const cpu = [...usage].filter(([n]) => n !== 'load generator').reduce((sum, [n]) => sum + perSpans(usage, n, r.acceptedSpans), 0);
     bench.record(`e2e_${key}_cpu_s_per_100k_spans`, `(c) ${name}: CPU per 100k spans, all processes but the load generator`, cpu, 'CPU s', 2);
     return { spansPerS: r.acceptedSpans / seconds, cpu };
@@ -237,13 +252,16 @@ export async function runPeers(bench: PeerBench): Promise<Record<string, number>
   const ratios: Record<string, number> = {};
   const id = Date.now().toString(36);
 
-  process.stdout.write('tracehouse bench --peers: (a) receiver stage\n');
-  const thReceiver = await receiverStage(bench, 'tracehouse receiver', (topic) => tracehouse('receiver', tracehouseEnv(bench, topic, `th_a_${id}`)));
-  const durable = await receiverStage(bench, 'otelcol durable', (topic) => collectorIngest(bin, bench, 'otelcol durable', topic, true));
-  const dflt = await receiverStage(bench, 'otelcol default', (topic) => collectorIngest(bin, bench, 'otelcol default', topic, false));
-  ratios.receiver_cpu_ratio_vs_otelcol = thReceiver.cpu / durable.cpu;
-  ratios.receiver_cpu_ratio_vs_otelcol_default = thReceiver.cpu / dflt.cpu;
-  if (bench.stages.includes('b')) await consumers(bench, bin, thReceiver, id, ratios);
+  if (/[abs]/.test(bench.stages)) {
+    process.stdout.write('tracehouse bench --peers: (a) receiver stage\n');
+    const thReceiver = await receiverStage(bench, 'tracehouse receiver', (topic) => tracehouse('receiver', tracehouseEnv(bench, topic, `th_a_${id}`)));
+    const durable = await receiverStage(bench, 'otelcol durable', (topic) => collectorIngest(bin, bench, 'otelcol durable', topic, true));
+    const dflt = await receiverStage(bench, 'otelcol default', (topic) => collectorIngest(bin, bench, 'otelcol default', topic, false));
+    ratios.receiver_cpu_ratio_vs_otelcol = thReceiver.cpu / durable.cpu;
+    ratios.receiver_cpu_ratio_vs_otelcol_default = thReceiver.cpu / dflt.cpu;
+    if (bench.stages.includes('b')) await consumers(bench, bin, thReceiver, id, ratios);
+    if (bench.stages.includes('s')) await scaleOut(bench, thReceiver, id);
+  }
   if (bench.stages.includes('c')) await endToEnd(bench, bin, id, ratios);
   for (const [k, v] of Object.entries(ratios)) bench.record(k, `ratio ${k.replace(/_/g, ' ')}`, v, 'x', 2);
   const verdict = (ratio: number | undefined, ok: (r: number) => boolean): string => (ratio === undefined ? 'not measured' : ok(ratio) ? 'met' : 'NOT met');
@@ -284,4 +302,35 @@ async function endToEnd(bench: PeerBench, bin: string, id: string, ratios: Recor
   });
   ratios.e2e_throughput_ratio_vs_otelcol = thE2e.spansPerS / otelE2e.spansPerS;
   ratios.e2e_cpu_ratio_vs_otelcol = thE2e.cpu / otelE2e.cpu;
+}
+
+/** (s) 1..3 consumers of one group over the topic (a) filled: spans/s and CPU per span as members are added. */
+async function scaleOut(bench: PeerBench, thReceiver: { topic: string; spans: number }, id: string): Promise<void> {
+  const ch = bench.clickhouse.client;
+  for (let members = 1; members <= Math.min(3, bench.partitions); members++) {
+    process.stdout.write(`tracehouse bench --peers: (s) ${members} consumer(s) in one group over ${thReceiver.spans} spans\n`);
+    const database = `th_s${members}_${id}`;
+    const env = { ...tracehouseEnv(bench, thReceiver.topic, database), KAFKA_GROUP_ID: `${thReceiver.topic}-scale-${members}` };
+    const before = await inserted(ch);
+    const started = performance.now();
+    const running = await Promise.all(Array.from({ length: members }, () => tracehouse('consumer', env)));
+    try {
+      const pids = new Map<string, number>(running.map((r, i) => [`consumer ${i + 1}`, r.pid]));
+      pids.set('clickhouse server', bench.clickhouse.pid);
+      const sampler = new ProcessSampler(pids);
+      sampler.start();
+      await waitStored(ch, `SELECT count() FROM ${database}.spans_raw`, thReceiver.spans, `${members} consumers`);
+      const seconds = (performance.now() - started) / 1000;
+      const usage = sampler.stop();
+      const consumersCpu = [...usage].filter(([n]) => n.startsWith('consumer')).reduce((sum, [, u]) => sum + u.cpuSeconds, 0);
+      const key = `scaleout_${members}_consumers`;
+      const label = `(s) ${members} consumer(s)`;
+      bench.record(`${key}_spans_per_s`, `${label}: stored (from their start until all stored)`, thReceiver.spans / seconds, 'spans/s');
+      bench.record(`${key}_consumers_cpu_s_per_100k_spans`, `${label}: consumers' CPU per 100k spans, together`, (consumersCpu / thReceiver.spans) * 100_000, 'CPU s', 2);
+      bench.record(`${key}_clickhouse_server_cpu_s_per_100k_spans`, `${label}: clickhouse server CPU per 100k spans`, perSpans(usage, 'clickhouse server', thReceiver.spans), 'CPU s', 2);
+      recordInserted(bench, key, label, before, await inserted(ch), thReceiver.spans);
+    } finally {
+      await Promise.all(running.map((r) => r.stop()));
+    }
+  }
 }

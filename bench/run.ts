@@ -45,7 +45,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** Each stage against the OpenTelemetry Collector (built by scripts/peers/otelcol.sh), same broker and ClickHouse server. */
     peers: { type: 'boolean', default: false },
-    /** With --peers: which stages, of a (receiver), b (consumer, over what a wrote), c (end to end). */
+    /** With --peers: which stages, of a (receiver), b (consumer, over what a wrote), c (end to end), s (1-3 consumers of one group, over what a wrote). */
     stages: { type: 'string', default: 'abc' },
   },
 });
