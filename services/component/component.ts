@@ -52,7 +52,7 @@ export interface BatchSink<R> {
 export interface BatchLimits {
   /** A batch is sent once it holds this many rows... */
   maxRows: number;
-  /** ...or this long after its first row. */
+  /** ...or this long after its first row (ten times as long while a Kafka partition lags: Batcher.setBehind). */
   maxDelayMs: number;
   /** INSERTs at once across the Kafka receiver's partitions; a due batch waits (and grows) for a free one. */
   maxConcurrentFlushes: number;
