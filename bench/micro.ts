@@ -18,7 +18,7 @@ import { TelemetrySink } from '../services/exporters/clickhouse/telemetry-sink.j
 import { resolveConfig } from '../services/config.js';
 import { createLogger } from '../services/shared/log.js';
 import { Registry } from '../services/shared/metrics.js';
-import { type NormalizedRows, Normalizer } from '../services/processors/genai/rows.js';
+import { type NormalizedRows, Normalizer, mergeRows } from '../services/processors/genai/rows.js';
 import { decodeTracesJson } from '../services/otlp/json.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../services/otlp/protobuf.js';
 import { prebuildRequests } from './workload.js';
@@ -77,6 +77,36 @@ export function codecStages(record: Recorder): void {
   record('row_body_rows_per_s', 'row -> Native insert body', n * perSecond(() => spanRowsBody(rows)), 'rows/s');
 }
 
+const SWEEP_SPANS = 60_000;
+const MERGES_SETTLE_MS = 5000;
+
+/**
+ * The server's CPU per span by INSERT size, the same spans each time, merges included (each INSERT
+ * makes a part in every table it reaches, and small parts are merged again): what batch sizes and
+ * partition counts cost ClickHouse.
+ */
+async function insertSizes(record: Recorder, ch: ClickHouseHandle, sink: TelemetrySink, database: string, rows: NormalizedRows[]): Promise<void> {
+  const all = mergeRows(rows);
+  const tables = ['spans_raw', 'events_raw', 'spans_minute', 'llm_minute', 'tool_minute', 'trace_index', 'ingest_watermark'];
+  for (const size of [1000, 10_000, 30_000]) {
+    for (const t of tables) await ch.client.command({ query: `TRUNCATE TABLE ${database}.${t}` });
+    await new Promise((r) => setTimeout(r, MERGES_SETTLE_MS));
+    const before = procStat(ch.serverPid!).cpuSeconds;
+    let spans = 0;
+    for (let i = 0; spans < SWEEP_SPANS; i++) {
+      const from = (i * size) % (all.spans.length - size);
+      const batch: NormalizedRows = { spans: all.spans.slice(from, from + size), events: [], logs: [] };
+      const ids = new Set(batch.spans.map((s) => s.span_id));
+      batch.events = all.events.filter((e) => ids.has(e.span_id));
+      await sink.insert(batch, `bench:sweep:${size}:${i}`);
+      spans += size;
+    }
+    await new Promise((r) => setTimeout(r, MERGES_SETTLE_MS));
+    const cpu = procStat(ch.serverPid!).cpuSeconds - before;
+    record(`clickhouse_server_cpu_s_per_100k_at_${size}_spans_per_insert`, `ClickHouse server CPU per 100k spans, ${size.toLocaleString('en-US')}-span INSERTs (merges included)`, (cpu / spans) * 100_000, 'CPU s', 2);
+  }
+}
+
 /** Batches of `batchRows` span rows (and their events) through TelemetrySink into a local ClickHouse server over HTTP, with every materialized view; CPU of this process and of the server. */
 export async function clickhouseInsert(record: Recorder, batchRows = 10_000, batches = 12): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tracehouse-bench-ch-'));
@@ -106,6 +136,7 @@ export async function clickhouseInsert(record: Recorder, batchRows = 10_000, bat
     record('clickhouse_insert_rows_per_s', `ClickHouse insert over HTTP (${batchRows.toLocaleString('en-US')}-row batches, MVs)`, spans / seconds, 'spans/s');
     record('clickhouse_insert_client_cpu_s_per_100k', 'ClickHouse insert, client CPU per 100k spans', ((used.user + used.system) / 1e6 / spans) * 100_000, 'CPU s', 2);
     record('clickhouse_insert_server_cpu_s_per_100k', 'ClickHouse insert, server CPU per 100k spans', (server / spans) * 100_000, 'CPU s', 2);
+    await insertSizes(record, ch, sink, config.exporters.clickhouse.database, batchesOfRows);
     await attributeTypeRepresentations(record, ch, config.exporters.clickhouse.database, decoded.slice(1));
   } finally {
     await ch.close();
