@@ -13,6 +13,7 @@ import { anyValueJson, attributeTypes, attributesToMap } from '../services/otlp/
 import type { Span, TracesData } from '../services/otlp/model.js';
 import { BinaryWriter } from '../services/exporters/clickhouse/binary-writer.js';
 import { migrate } from '../services/shared/clickhouse/migrate.js';
+import { TENANT_TABLES } from '../services/shared/clickhouse/users.js';
 import { spanRowsBody } from '../services/exporters/clickhouse/row-format.js';
 import { TelemetrySink } from '../services/exporters/clickhouse/telemetry-sink.js';
 import { resolveConfig } from '../services/config.js';
@@ -87,9 +88,8 @@ const MERGES_SETTLE_MS = 5000;
  */
 async function insertSizes(record: Recorder, ch: ClickHouseHandle, sink: TelemetrySink, database: string, rows: NormalizedRows[]): Promise<void> {
   const all = mergeRows(rows);
-  const tables = ['spans_raw', 'events_raw', 'spans_minute', 'llm_minute', 'tool_minute', 'trace_index', 'ingest_watermark'];
   for (const size of [1000, 10_000, 30_000]) {
-    for (const t of tables) await ch.client.command({ query: `TRUNCATE TABLE ${database}.${t}` });
+    for (const t of TENANT_TABLES) await ch.client.command({ query: `TRUNCATE TABLE ${database}.${t}` });
     await new Promise((r) => setTimeout(r, MERGES_SETTLE_MS));
     const before = procStat(ch.serverPid!).cpuSeconds;
     let spans = 0;
