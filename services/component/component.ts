@@ -42,8 +42,20 @@ export interface EncodedTracesConsumer {
   consume(traces: EncodedTrace[]): Promise<void>;
 }
 
-/** An INSERT with a dedup token: the exporter side of the Kafka receiver's exactly-once protocol. */
-export interface BatchSink<R> {
+/** What the exactly-once protocol needs to know of a batch's payload. */
+export interface RowsKind<R> {
+  empty(): R;
+  count(rows: R): number;
+  merge(rows: R[]): R;
+}
+
+/**
+ * An INSERT with a dedup token: the exporter side of the Kafka receiver's exactly-once protocol. Rows
+ * wait for their batch's INSERT in the sink's own form (R), made when their message is read.
+ */
+export interface BatchSink<R = unknown> extends RowsKind<R> {
+  /** One message's rows in the form the sink holds; throws a PermanentError when they can never be stored. */
+  prepare(rows: NormalizedRows): R;
   /** Rejects with a PermanentError when the rows can never be stored; any other failure is retried. */
   insert(rows: R, dedupToken: string): Promise<void>;
 }
@@ -64,7 +76,7 @@ export interface BatchLimits {
 export interface ExactlyOnceStage<D = TracesData> {
   normalize(data: D): NormalizedRows;
   batch: BatchLimits | undefined;
-  sink: BatchSink<NormalizedRows> | undefined;
+  sink: BatchSink | undefined;
 }
 
 export interface TracesConsumer {
@@ -93,7 +105,7 @@ export interface RowsConsumer {
   /** Batch limits, set by the batch processor for the Kafka receiver's exactly-once batches. */
   readonly batch?: ExactlyOnceStage['batch'];
   /** An INSERT with a dedup token: the exporter side of the exactly-once protocol. */
-  readonly sink?: BatchSink<NormalizedRows>;
+  readonly sink?: BatchSink;
 }
 
 /** Shared by the components of one process, opened on first use and closed after every component stopped. */

@@ -3,13 +3,9 @@
 // INSERT with a dedup token; offsets are committed only after the INSERT of their rows.
 import type { ExactlyOnceStage, LogsConsumer, TracesConsumer } from '../component/component.js';
 import type { LogsData, Signal, TracesData } from '../otlp/model.js';
-import { type NormalizedRows, mergeRows, rowCount } from '../processors/genai/rows.js';
 import { ConfigError } from '../shared/config-error.js';
-import type { RowsKind } from './kafka/partition-batches.js';
 
 export type Stage<D> = { [K in keyof ExactlyOnceStage<D>]-?: NonNullable<ExactlyOnceStage<D>[K]> };
-
-export const normalizedRows: RowsKind<NormalizedRows> = { empty: () => ({ spans: [], events: [], logs: [] }), count: rowCount, merge: mergeRows };
 
 /** The pipeline's exactly-once stage, or a ConfigError naming the pipeline and what it must be. */
 export function exactlyOnceStage<D>(receiver: string, signal: Signal, pipeline: string, next: { exactlyOnce?: ExactlyOnceStage<D> }): Stage<D> {

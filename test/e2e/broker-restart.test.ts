@@ -115,7 +115,9 @@ describe('consumers across Kafka broker restarts', () => {
       await produceLoop;
       await producer.disconnect();
       // Every consumer still alive drains to the end of the topic, then stops on SIGTERM.
-      await waitFor(() => committedAll(kafka, topic, group), 120_000, 'the group committed the whole topic');
+      await waitFor(() => committedAll(kafka, topic, group), 120_000, 'the group committed the whole topic').catch((err: Error) => {
+        throw new Error(`${err.message}; consumer logs:\n${running.map((c) => c.log().slice(-4000)).join('\n---\n')}`);
+      });
       for (const c of running) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGTERM');
       for (const c of running) await c.exited;
     } finally {

@@ -56,7 +56,7 @@ class FakeLog implements OffsetStore {
   }
 }
 
-class FakeClickHouse implements BatchSink<number[]> {
+class FakeClickHouse implements Pick<BatchSink<number[]>, 'insert'> {
   readonly rows: number[] = [];
   readonly tokens: string[] = [];
   dedupHits = 0;
@@ -109,7 +109,7 @@ function killableTimers(): { timers: Timers; kill(): void } {
   };
 }
 
-function owner(log: FakeLog, sink: BatchSink<number[]>, registry: Registry, running: () => boolean, timers?: Timers, overrides: Partial<PartitionBatchesOptions<number[]>> = {}): PartitionBatches<number[]> {
+function owner(log: FakeLog, sink: Pick<BatchSink<number[]>, 'insert'>, registry: Registry, running: () => boolean, timers?: Timers, overrides: Partial<PartitionBatchesOptions<number[]>> = {}): PartitionBatches<number[]> {
   return new PartitionBatches<number[]>({
     timers,
     topic: TOPIC,
@@ -254,7 +254,7 @@ describe('exactly-once batches at each crash point', () => {
     const log = new FakeLog(() => null);
     const stored: number[] = [];
     const deadLettered: string[] = [];
-    const sink: BatchSink<number[]> = {
+    const sink: Pick<BatchSink<number[]>, 'insert'> = {
       insert: async (rows) => {
         if (rows.includes(5)) throw new PermanentError('CHECK constraint violated');
         stored.push(...rows);

@@ -13,6 +13,17 @@ const ONE_BYTE_PREFIX_MAX_CHARS = 42;
 /** Decimal(18, 10): 18 significant digits, 10 of them after the point. */
 const DECIMAL_18_10_LIMIT = 1e8;
 
+/** Below this many bytes a copy loop in JS is cheaper than a call into Buffer.copy. */
+const NATIVE_COPY_MIN_BYTES = 64;
+
+/** Copies source[from, to) to target at `at`; returns the position after them. */
+export function copyBytes(source: Buffer, from: number, to: number, target: Buffer, at: number): number {
+  const n = to - from;
+  if (n >= NATIVE_COPY_MIN_BYTES) source.copy(target, at, from, to);
+  else for (let i = 0; i < n; i++) target[at + i] = source[from + i]!;
+  return at + n;
+}
+
 export class BinaryWriter {
   private buf: Buffer;
   private pos = 0;
@@ -24,6 +35,15 @@ export class BinaryWriter {
   /** Starts over, keeping the buffer: a writer reused for every batch allocates nothing once grown. */
   reset(): void {
     this.pos = 0;
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Copies the bytes written so far to `target` at `at`; returns the position after them. */
+  copyTo(target: Buffer, at: number): number {
+    return copyBytes(this.buf, 0, this.pos, target, at);
   }
 
   /** The bytes written so far (a view, not a copy). */

@@ -5,13 +5,13 @@ import type { BatchSink, Component, CreateSettings, ExporterFactory, RowsConsume
 import { waitForClickHouse } from '../../shared/clickhouse/client.js';
 import { migrate } from '../../shared/clickhouse/migrate.js';
 import { type ClickHouseExporterConfig, parseClickHouseExporterConfig } from './config.js';
-import { TelemetrySink } from './telemetry-sink.js';
+import { type EncodedRows, TelemetrySink, encodedRows } from './telemetry-sink.js';
 import type { NormalizedRows } from '../../processors/genai/rows.js';
 
 export class ClickHouseExporter implements RowsConsumer, Component {
   private telemetry: TelemetrySink | undefined;
   /** Stable from creation, usable once started: the Kafka receiver is built before anything starts. */
-  readonly sink: BatchSink<NormalizedRows> = { insert: (rows, token) => this.telemetry!.insert(rows, token) };
+  readonly sink: BatchSink<EncodedRows> = { ...encodedRows, insert: (rows, token) => this.telemetry!.insertEncoded(rows, token) };
 
   constructor(private readonly settings: CreateSettings<ClickHouseExporterConfig>) {}
 

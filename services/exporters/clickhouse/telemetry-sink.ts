@@ -1,12 +1,60 @@
-// Writes one batch of normalized rows: one INSERT into each of spans_raw, events_raw and logs_raw
-// that has rows, each with a dedup token derived from the batch's, so a batch inserted twice
-// (redelivery) is stored once.
+// Writes one batch of rows: one INSERT into each of spans_raw, events_raw and logs_raw that has rows,
+// each with a dedup token derived from the batch's, so a batch inserted twice (redelivery) is stored
+// once. Rows wait for it encoded (encodedRows: prepared per message, merged per batch).
+import type { BatchSink } from '../../component/component.js';
 import type { Logger } from '../../shared/log.js';
 import type { Registry } from '../../shared/metrics.js';
 import type { NormalizedRows } from '../../processors/genai/rows.js';
 import type { ClickHouseHandle } from '../../shared/clickhouse/client.js';
 import { classifyInsertError } from './errors.js';
-import { type InsertBody, eventRowsBody, logRowsBody, spanRowsBody } from './row-format.js';
+import { type ColumnChunk, eventRows, logRows, spanRows } from './row-format.js';
+
+/** Rows encoded for their INSERTs: per table the chunks of consecutive messages, in order. */
+export interface EncodedRows {
+  spans: ColumnChunk[];
+  events: ColumnChunk[];
+  logs: ColumnChunk[];
+  rows: number;
+  /** Per tenant, the newest span start time (ns) among the spans: the watermark gauge's. */
+  newest: Array<[tenant: string, startNs: bigint]>;
+}
+
+const NO_CHUNKS: never[] = [];
+
+function prepare(rows: NormalizedRows): EncodedRows {
+  const newest = new Map<string, bigint>();
+  for (const s of rows.spans) if ((newest.get(s.tenant_id) ?? -1n) < s.start_ts) newest.set(s.tenant_id, s.start_ts);
+  return {
+    spans: rows.spans.length > 0 ? [spanRows.chunk(rows.spans)] : NO_CHUNKS,
+    events: rows.events.length > 0 ? [eventRows.chunk(rows.events)] : NO_CHUNKS,
+    logs: rows.logs.length > 0 ? [logRows.chunk(rows.logs)] : NO_CHUNKS,
+    rows: rows.spans.length + rows.events.length + rows.logs.length,
+    newest: [...newest],
+  };
+}
+
+/** How rows wait for their INSERT: encoded when their message is read (a value a column cannot hold is a PermanentError then). */
+export const encodedRows: Omit<BatchSink<EncodedRows>, 'insert'> = {
+  prepare: (rows) => {
+    try {
+      return prepare(rows);
+    } catch (err) {
+      throw classifyInsertError(err);
+    }
+  },
+  empty: () => ({ spans: NO_CHUNKS, events: NO_CHUNKS, logs: NO_CHUNKS, rows: 0, newest: [] }),
+  count: (rows) => rows.rows,
+  merge: (items) =>
+    items.length === 1
+      ? items[0]!
+      : {
+          spans: items.flatMap((i) => i.spans),
+          events: items.flatMap((i) => i.events),
+          logs: items.flatMap((i) => i.logs),
+          rows: items.reduce((n, i) => n + i.rows, 0),
+          newest: items.flatMap((i) => i.newest),
+        },
+};
 
 export class TelemetrySink {
   private readonly insertSeconds;
@@ -28,26 +76,31 @@ export class TelemetrySink {
   }
 
   async insert(rows: NormalizedRows, dedupToken = ''): Promise<void> {
-    if (rows.spans.length > 0) await this.insertTable('spans_raw', () => spanRowsBody(rows.spans), rows.spans.length, dedupToken);
-    if (rows.events.length > 0) await this.insertTable('events_raw', () => eventRowsBody(rows.events), rows.events.length, dedupToken);
-    if (rows.logs.length > 0) await this.insertTable('logs_raw', () => logRowsBody(rows.logs), rows.logs.length, dedupToken);
-    this.advanceWatermarks(rows);
+    await this.insertEncoded(encodedRows.prepare(rows), dedupToken);
   }
 
-  private advanceWatermarks(rows: NormalizedRows): void {
-    for (const span of rows.spans) {
-      const newest = this.newestByTenant.get(span.tenant_id);
-      if (newest !== undefined && newest >= span.start_ts) continue;
-      this.newestByTenant.set(span.tenant_id, span.start_ts);
-      this.watermark.set({ tenant: span.tenant_id }, Number(span.start_ts / 1_000_000n) / 1000);
+  async insertEncoded(rows: EncodedRows, dedupToken = ''): Promise<void> {
+    await this.insertTable('spans_raw', spanRows, rows.spans, dedupToken);
+    await this.insertTable('events_raw', eventRows, rows.events, dedupToken);
+    await this.insertTable('logs_raw', logRows, rows.logs, dedupToken);
+    this.advanceWatermarks(rows.newest);
+  }
+
+  private advanceWatermarks(newest: EncodedRows['newest']): void {
+    for (const [tenant, startNs] of newest) {
+      const known = this.newestByTenant.get(tenant);
+      if (known !== undefined && known >= startNs) continue;
+      this.newestByTenant.set(tenant, startNs);
+      this.watermark.set({ tenant }, Number(startNs / 1_000_000n) / 1000);
     }
   }
 
-  /** `encode` runs inside the classification: a row the encoder cannot write is a permanent failure too. */
-  private async insertTable(table: string, encode: () => InsertBody, count: number, dedupToken: string): Promise<void> {
+  private async insertTable(table: string, layout: typeof spanRows | typeof eventRows | typeof logRows, chunks: readonly ColumnChunk[], dedupToken: string): Promise<void> {
+    if (chunks.length === 0) return;
+    const count = chunks.reduce((n, c) => n + c.rows, 0);
     let started = 0;
     try {
-      const body = encode();
+      const body = layout.body(chunks);
       started = performance.now();
       await this.clickhouse.insertRaw({ table: `${this.database}.${table}`, ...body, settings: dedupToken ? { insert_deduplication_token: `${dedupToken}:${table}` } : {} });
     } catch (err) {

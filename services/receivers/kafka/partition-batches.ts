@@ -14,7 +14,7 @@
 // epoch's batches have settled, reads the committed offsets, and moves the read position of every
 // partition to them. Messages are taken only from readers of the current epoch, in offset order
 // from that position.
-import type { BatchSink } from '../../component/component.js';
+import type { BatchSink, RowsKind } from '../../component/component.js';
 import { Batcher, FlushLanes, type Timers, systemTimers } from '../../shared/batcher.js';
 import { ConfigError } from '../../shared/config-error.js';
 import { isPermanent } from '../../shared/errors.js';
@@ -40,13 +40,6 @@ export interface OffsetStore {
   committed(partitions: readonly number[]): Promise<Map<number, Committed>>;
   /** The next read of the partition starts at `offset`; reads already under way become stale. */
   seek(partition: number, offset: bigint): void;
-}
-
-/** What the protocol needs to know of a batch's payload. */
-export interface RowsKind<R> {
-  empty(): R;
-  count(rows: R): number;
-  merge(rows: R[]): R;
 }
 
 export interface LogMessage {
@@ -115,7 +108,7 @@ export interface PartitionBatchesOptions<R> {
   /** Rows a partition buffers or has in flight before its reader waits. */
   maxBufferedRows: number;
   offsets: OffsetStore;
-  sink: BatchSink<R>;
+  sink: Pick<BatchSink<R>, 'insert'>;
   rows: RowsKind<R>;
   /** Turns a message into rows; a throw sends the message to the dead-letter topic, except a ConfigError (see fatal). */
   decode: (message: LogMessage) => R;

@@ -11,8 +11,7 @@ import { PartitionBatches } from './partition-batches.js';
 import { ConfigError } from '../../shared/config-error.js';
 import { kafkaExporterFactory } from '../../exporters/kafka/factory.js';
 import { type KafkaEncoding, type KafkaReceiverConfig, type TopicSubscription, parseKafkaReceiverConfig } from './config.js';
-import type { NormalizedRows } from '../../processors/genai/rows.js';
-import { type Stage, exactlyOnceStages, normalizedRows } from '../exactly-once.js';
+import { type Stage, exactlyOnceStages } from '../exactly-once.js';
 import type { LogsData, TracesData } from '../../otlp/model.js';
 
 /** One signal's consumer: its topic, how its messages decode, and the stage that stores them. */
@@ -47,13 +46,13 @@ export class KafkaReceiver implements Component {
     // The topic is created, when absent, as the kafka exporter would create it.
     const partitions = this.settings.configOf(kafkaExporterFactory).partitions;
     const source = new KafkaSource(resources.kafka(), { ...cfg, ...subscription, partitions }, registry, log);
-    const batches = new PartitionBatches<NormalizedRows>({
+    const batches = new PartitionBatches<unknown>({
       topic: subscription.topic,
       ...stage.batch,
       offsets: source,
       sink: stage.sink,
-      rows: normalizedRows,
-      decode: (message) => stage.normalize(decode(subscription.encoding, message.value)),
+      rows: stage.sink,
+      decode: (message) => stage.sink.prepare(stage.normalize(decode(subscription.encoding, message.value))),
       deadLetter: (partition, message, reason, at) => source.deadLetter(partition, message, reason, at),
       fatal: (err) => this.settings.reportFatal(err),
       registry,

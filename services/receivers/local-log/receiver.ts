@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import type { Component, CreateSettings, ReceiverFactory } from '../../component/component.js';
 import { type LocalLogConfig, parseLocalLogConfig, signalLog } from '../../exporters/local-log/exporter.js';
 import type { LogsData, Signal, TracesData } from '../../otlp/model.js';
-import type { NormalizedRows } from '../../processors/genai/rows.js';
 import type { LocalLog, LogReader } from '../../shared/local-log.js';
-import { type Stage, exactlyOnceStages, normalizedRows } from '../exactly-once.js';
+import { type Stage, exactlyOnceStages } from '../exactly-once.js';
 import { decodeLogsMessage, decodeTracesMessage } from '../kafka/decode.js';
 import { type Committed, type LogMessage, type OffsetStore, PartitionBatches } from '../kafka/partition-batches.js';
 // Records per read: each is decoded and normalized in one go, so this bounds how long a read holds the event loop the receiver answers on.
@@ -21,7 +20,7 @@ const IDLE_POLL_MS = 200;
 /** Reads one signal's log into ClickHouse. */
 class LogDrain<D> implements Component, OffsetStore {
   private log: LocalLog | undefined;
-  private batches: PartitionBatches<NormalizedRows> | undefined;
+  private batches: PartitionBatches<unknown> | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
   /** Set by seek(): the reader restarts there, and reads begun before are stale. */
@@ -41,14 +40,14 @@ class LogDrain<D> implements Component, OffsetStore {
     const { registry, log } = this.settings;
     this.log = await this.settings.resources.localLog(this.config);
     const deadLettered = registry.counter('tracehouse_local_log_dead_letter_total', 'Local log records that could not be decoded or stored, written to dead-letter.jsonl.');
-    this.batches = new PartitionBatches<NormalizedRows>({
+    this.batches = new PartitionBatches<unknown>({
       // The log's id keeps the dedup tokens of a new log apart from an old one's, and of one signal's from the other's.
       topic: `local-log-${this.log.id}`,
       ...this.stage.batch,
       offsets: this,
       sink: this.stage.sink,
-      rows: normalizedRows,
-      decode: (message) => this.stage.normalize(this.decode(message.value)),
+      rows: this.stage.sink,
+      decode: (message) => this.stage.sink.prepare(this.stage.normalize(this.decode(message.value))),
       deadLetter: async (_partition, message, reason, stage) => {
         log.error('local log record sent to dead-letter.jsonl', { offset: message.offset, stage, reason });
         const line = JSON.stringify({ offset: message.offset, stage, reason, key: message.key?.toString() ?? null, value: message.value?.toString('base64') ?? null });

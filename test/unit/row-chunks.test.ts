@@ -1,0 +1,56 @@
+// Rows encoded message by message (ColumnChunks) and joined into one Native block at INSERT time
+// must be the very block the same rows encode to in one go: every offsets stream (maps, Nested
+// events and links, maps inside them) continued across chunks, every other column back to back.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { eventRows, logRows, spanRows } from '../../services/exporters/clickhouse/row-format.js';
+import { encodedRows } from '../../services/exporters/clickhouse/telemetry-sink.js';
+import { type NormalizedRows, Normalizer, mergeRows } from '../../services/processors/genai/rows.js';
+import { generate, generateLogs, kv } from '../harness/generated-traces.js';
+
+const normalizer = new Normalizer({ tenancy: { tenant: 'default', env: 'unknown' }, contentMaxBytes: 1 << 20, noContentTenants: [], prices: [] });
+
+/** Messages of generated traces, some spans given links and more events (empty maps and arrays included). */
+function messages(): NormalizedRows[] {
+  const traces = generate(12, 7);
+  for (const [t, data] of traces.entries()) {
+    for (const [i, s] of data.resourceSpans[0]!.scopeSpans[0]!.spans.entries()) {
+      if ((t + i) % 3 === 0) s.links = [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), traceState: 'k=v', attributes: [kv('é', 'x'.repeat(300))], droppedAttributesCount: 1, flags: 1 }];
+      if ((t + i) % 4 === 0) s.events.push({ timeUnixNano: s.startTimeUnixNano, name: 'exception', attributes: [], droppedAttributesCount: 0 });
+    }
+  }
+  const logs = generateLogs(5, 3).map((d) => normalizer.normalizeLogs(d));
+  return [...traces.map((d) => normalizer.normalize(d)), { spans: [], events: [], logs: [] }, ...logs];
+}
+
+describe('column chunks', () => {
+  it('joined, are byte for byte the block of all their rows encoded at once', () => {
+    const parts = messages();
+    const all = mergeRows(parts);
+    assert.ok(all.spans.some((s) => s.links.length > 0) && all.spans.some((s) => s.events.length > 1) && all.logs.length > 0 && all.events.length > 0);
+    const joined = encodedRows.merge(parts.map((m) => encodedRows.prepare(m)));
+    assert.equal(joined.rows, all.spans.length + all.events.length + all.logs.length);
+    assert.equal(joined.spans.length, parts.filter((m) => m.spans.length > 0).length, 'one chunk per message that has spans');
+    assert.deepEqual(spanRows.body(joined.spans).body, spanRows.body([spanRows.chunk(all.spans)]).body);
+    assert.deepEqual(eventRows.body(joined.events).body, eventRows.body([eventRows.chunk(all.events)]).body);
+    assert.deepEqual(logRows.body(joined.logs).body, logRows.body([logRows.chunk(all.logs)]).body);
+  });
+
+  it('keep their bytes when the encoder moves on to the next message', () => {
+    const [first, second] = messages();
+    const chunk = spanRows.chunk(first!.spans);
+    const copy = Buffer.from(chunk.bytes);
+    spanRows.chunk(second!.spans);
+    assert.deepEqual(chunk.bytes, copy);
+  });
+
+  it('carry the newest span start per tenant for the freshness gauge', () => {
+    const parts = messages();
+    const joined = encodedRows.merge(parts.map((m) => encodedRows.prepare(m)));
+    const newest = new Map<string, bigint>();
+    for (const [tenant, ns] of joined.newest) if ((newest.get(tenant) ?? -1n) < ns) newest.set(tenant, ns);
+    const expected = new Map<string, bigint>();
+    for (const s of mergeRows(parts).spans) if ((expected.get(s.tenant_id) ?? -1n) < s.start_ts) expected.set(s.tenant_id, s.start_ts);
+    assert.deepEqual(newest, expected);
+  });
+});
