@@ -14,8 +14,8 @@ import type { Span, TracesData } from '../services/otlp/model.js';
 import { BinaryWriter } from '../services/exporters/clickhouse/binary-writer.js';
 import { migrate } from '../services/shared/clickhouse/migrate.js';
 import { TENANT_TABLES } from '../services/shared/clickhouse/users.js';
-import { spanRows } from '../services/exporters/clickhouse/row-format.js';
-import { TelemetrySink } from '../services/exporters/clickhouse/telemetry-sink.js';
+import { eventRows, logRows, spanRows } from '../services/exporters/clickhouse/row-format.js';
+import { TelemetrySink, encodedRows } from '../services/exporters/clickhouse/telemetry-sink.js';
 import { resolveConfig } from '../services/config.js';
 import { createLogger } from '../services/shared/log.js';
 import { Registry } from '../services/shared/metrics.js';
@@ -76,6 +76,42 @@ export function codecStages(record: Recorder): void {
   const decodeAndRedact = n * perSecond(() => redactor.process(decodeTracesProtobuf(proto!.body).data));
   record('redaction_us_per_span', 'redaction processor (4 rules: e-mail, API keys + cards, GenAI content, a regex)', 1e6 / decodeAndRedact - 1e6 / decodeOnly, 'µs/span', 2);
   record('row_body_rows_per_s', 'rows -> column chunk -> Native insert body', n * perSecond(() => spanRows.body([spanRows.chunk(rows)])), 'rows/s');
+}
+
+const HELD_SPANS = 300_000;
+
+/**
+ * The consumer's own path per span (decode, normalize, encode into column chunks, join the batch's
+ * chunks into INSERT bodies) with 1k, 100k and 300k spans held before each batch is joined, as a
+ * consumer holds them while its batches wait for their INSERT: flat when a held batch costs the
+ * garbage collector nothing.
+ */
+export function heldBatches(record: Recorder): void {
+  const config = resolveConfig({}, {});
+  const splitOptions = { limits: config.receivers.otlp.limits, retentionDays: config.exporters.clickhouse.ttlDays, tenancy: config.processors.attributes, tenant: undefined, maxMessageBytes: 1_000_000 };
+  const requests = prebuildRequests({ count: 40, spansPerRequest: 500, encoding: 'protobuf', gzip: false });
+  const messages = requests.flatMap((r) => splitProtobufByTrace(r.body, splitOptions)!.map((t) => t.bytes));
+  for (const held of [1000, 100_000, 300_000]) {
+    const cpu = process.cpuUsage();
+    let batch: ReturnType<typeof encodedRows.prepare>[] = [];
+    let heldSpans = 0;
+    let spans = 0;
+    for (let i = 0; spans < HELD_SPANS; i++) {
+      const rows = normalizer.normalize(decodeTracesProtobuf(messages[i % messages.length]!).data);
+      batch.push(encodedRows.prepare(rows));
+      heldSpans += rows.spans.length;
+      spans += rows.spans.length;
+      if (heldSpans < held) continue;
+      const merged = encodedRows.merge(batch);
+      spanRows.body(merged.spans);
+      eventRows.body(merged.events);
+      logRows.body(merged.logs);
+      batch = [];
+      heldSpans = 0;
+    }
+    const used = process.cpuUsage(cpu);
+    record(`consumer_path_cpu_s_per_100k_holding_${held}`, `decode + normalize + chunk + join, ${held.toLocaleString('en-US')} spans held per batch`, ((used.user + used.system) / 1e6 / spans) * 100_000, 'CPU s', 2);
+  }
 }
 
 const SWEEP_SPANS = 60_000;

@@ -13,7 +13,7 @@ import { localClickHouse } from '../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../services/config.js';
 import { createLogger } from '../services/shared/log.js';
 import { type KafkaBroker, startKafkaBroker } from '../services/stack/kafka-broker.js';
-import { clickhouseInsert, codecStages, kafkaProduceConsume } from './micro.js';
+import { clickhouseInsert, codecStages, heldBatches, kafkaProduceConsume } from './micro.js';
 import { ProcessSampler, type ServiceProcess, startService } from './processes.js';
 import { PROBE_TENANT, load, percentile, query, queryNumber, topicBytes } from './load.js';
 import { runPeers } from './peers.js';
@@ -192,6 +192,7 @@ async function main(): Promise<void> {
   if (!args['skip-micro']) {
     process.stdout.write('tracehouse bench: micro-benchmarks (512-span agent requests)...\n');
     codecStages(record);
+    heldBatches(record);
     if (!args.target) await clickhouseInsert(record);
   }
   let broker: KafkaBroker | undefined;

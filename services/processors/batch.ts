@@ -12,7 +12,7 @@ export const batchProcessorFactory = {
   type: 'batch' as const,
   kinds: { rows: 'rows' },
   parseConfig: (section: Section): BatchLimits => {
-    const maxRows = section.int('send_batch_size', 30_000, 'BATCH_MAX_ROWS', 1);
+    const maxRows = section.int('send_batch_size', 60_000, 'BATCH_MAX_ROWS', 1);
     const maxBufferedRows = section.int('send_batch_max_size', 2 * maxRows);
     if (maxBufferedRows < maxRows) section.fail('send_batch_max_size', `must be at least send_batch_size (${maxRows})`);
     return {
