@@ -43,7 +43,7 @@ interface Column {
   readonly writers: readonly BinaryWriter[];
 }
 
-/** Buffers reused by every body of a table (encoding is synchronous: one body at a time). */
+/** Buffers reused by every chunk of a table (encoding is synchronous: one chunk at a time). */
 interface Reusable {
   reset(): void;
 }
@@ -201,8 +201,10 @@ class Table<Row> {
       let from = 0;
       for (let p = 0; p < parts; p++) {
         const to = c.ends[p]!;
-        if (this.offsets[p]) base[p] = rebase(c.bytes, from, to, base[p]!, out, cursor[p]!);
-        cursor[p] = this.offsets[p] ? cursor[p]! + (to - from) : copyBytes(c.bytes, from, to, out, cursor[p]!);
+        if (this.offsets[p]) {
+          base[p] = rebase(c.bytes, from, to, base[p]!, out, cursor[p]!);
+          cursor[p] += to - from;
+        } else cursor[p] = copyBytes(c.bytes, from, to, out, cursor[p]!);
         from = to;
       }
     }
