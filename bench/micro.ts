@@ -52,6 +52,11 @@ const REDACTION_RULES = {
 
 const normalizer = new Normalizer({ tenancy: { tenant: 'd', env: 'e' }, contentMaxBytes: 16384, noContentTenants: [], prices: [] });
 
+/** How the receiver's fast path splits requests per trace, under the default config. */
+function receiverSplitOptions(config: ReturnType<typeof resolveConfig>): Parameters<typeof splitProtobufByTrace>[1] {
+  return { limits: config.receivers.otlp.limits, retentionDays: config.exporters.clickhouse.ttlDays, tenancy: config.processors.attributes, tenant: undefined, maxMessageBytes: 1_000_000 };
+}
+
 export function codecStages(record: Recorder): void {
   const config = resolveConfig({}, {});
   const [proto] = prebuildRequests({ count: 1, spansPerRequest: 512, encoding: 'protobuf', gzip: false, tenant: 'micro' });
@@ -67,7 +72,7 @@ export function codecStages(record: Recorder): void {
   record('encode_per_trace_spans_per_s', 'decoding path: split per trace + protobuf encode', n * perSecond(() => {
     for (const t of splitByTrace(decoded).values()) encodeTracesProtobuf(t);
   }), 'spans/s');
-  const splitOptions = { limits: config.receivers.otlp.limits, retentionDays: config.exporters.clickhouse.ttlDays, tenancy: config.processors.attributes, tenant: undefined, maxMessageBytes: 1_000_000 };
+  const splitOptions = receiverSplitOptions(config);
   record('split_protobuf_spans_per_s', 'receiver fast path: split per trace, no decode', n * perSecond(() => splitProtobufByTrace(proto!.body, splitOptions)), 'spans/s');
   record('normalize_rows_per_s', 'normalize (GenAI, cost, events) -> rows', n * perSecond(() => normalizer.normalize(decoded)), 'spans/s');
   // The redaction processor mutates what it is given, so each call redacts a fresh decode; its own cost is the difference.
@@ -88,7 +93,7 @@ const HELD_SPANS = 300_000;
  */
 export function heldBatches(record: Recorder): void {
   const config = resolveConfig({}, {});
-  const splitOptions = { limits: config.receivers.otlp.limits, retentionDays: config.exporters.clickhouse.ttlDays, tenancy: config.processors.attributes, tenant: undefined, maxMessageBytes: 1_000_000 };
+  const splitOptions = receiverSplitOptions(config);
   const requests = prebuildRequests({ count: 40, spansPerRequest: 500, encoding: 'protobuf', gzip: false });
   const messages = requests.flatMap((r) => splitProtobufByTrace(r.body, splitOptions)!.map((t) => t.bytes));
   for (const held of [1000, 100_000, 300_000]) {
