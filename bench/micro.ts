@@ -297,11 +297,11 @@ interface ConfluentKafkaJS {
   };
 }
 
-/** @confluentinc/kafka-javascript (librdkafka) through its KafkaJS-compatible API, when it is installed (it is not a dependency: see README). */
+/** @confluentinc/kafka-javascript (librdkafka) through its KafkaJS-compatible API, when it loads (an optional dependency: see README). */
 async function confluentClient(brokers: string): Promise<KafkaBenchClient | null> {
   let module: { KafkaJS: ConfluentKafkaJS };
   try {
-    // Imported by name at run time: the package is optional and absent from CI.
+    // Imported by name at run time: the package is optional.
     const name = '@confluentinc/kafka-javascript';
     module = (await import(name)) as { KafkaJS: ConfluentKafkaJS };
   } catch {

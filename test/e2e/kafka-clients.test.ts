@@ -1,13 +1,15 @@
 // The receiver's two producer clients (exporters/kafka/producers.ts) against the real broker: a trace
 // id lands on the same partition whichever client wrote it (both murmur2, as the Java client), spans
 // from a real SDK reach ClickHouse through the librdkafka producer, and with either client a span
-// larger than a Kafka message is answered 413 without stopping the receiver.
+// larger than a Kafka message is answered 413 without stopping the receiver; `auto` picks librdkafka
+// when it loads and says so when it falls back to kafkajs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka } from 'kafkajs';
 import { KafkaExporter } from '../../services/exporters/kafka/exporter.js';
+import { createSpanProducer } from '../../services/exporters/kafka/producers.js';
 import { createKafka } from '../../services/shared/kafka.js';
-import { createLogger } from '../../services/shared/log.js';
+import { type Logger, createLogger } from '../../services/shared/log.js';
 import { Registry } from '../../services/shared/metrics.js';
 import { allExportsSucceeded, emitAgentRun, sdkClient } from '../harness/agent-traces.js';
 import { generate } from '../harness/generated-traces.js';
@@ -71,6 +73,22 @@ describe('Kafka producer clients', () => {
     assert.equal(partitionsByKey.size, traces.length);
     for (const [key, partitions] of partitionsByKey) assert.equal(partitions.size, 1, `trace ${key} on partitions ${[...partitions]}`);
     assert.ok(new Set([...partitionsByKey.values()].map((p) => [...p][0])).size > 1, 'traces spread over several partitions');
+  });
+
+  it('resolves client auto to librdkafka when it loads, else to kafkajs with a warning; librdkafka by name fails instead', async () => {
+    const config = testConfig().exporters.kafka;
+    const warnings: [string, Record<string, unknown> | undefined][] = [];
+    const log: Logger = { ...createLogger('test', 50), warn: (msg, fields) => warnings.push([msg, fields]) };
+    const kafka = createKafka(config.brokers, 'auto-check', log);
+    const missing = async () => new Error('Cannot find module @confluentinc/kafka-javascript');
+    assert.equal((await createSpanProducer(kafka, { ...config, producerClient: 'auto' }, log)).client, 'librdkafka');
+    assert.equal(warnings.length, 0);
+    assert.equal((await createSpanProducer(kafka, { ...config, producerClient: 'auto' }, log, missing)).client, 'kafkajs');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]![0], /librdkafka unavailable, producing with kafkajs/);
+    assert.match(String(warnings[0]![1]?.reason), /native-client\.sh.*Cannot find module/);
+    await assert.rejects(createSpanProducer(kafka, { ...config, producerClient: 'librdkafka' }, log, missing), /exporters\.kafka\.client is librdkafka but .*Cannot find module/);
+    assert.equal((await createSpanProducer(kafka, { ...config, producerClient: 'kafkajs' }, log, missing)).client, 'kafkajs');
   });
 
   for (const producerClient of ['kafkajs', 'librdkafka'] as const) {

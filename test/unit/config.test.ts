@@ -19,7 +19,7 @@ describe('config', () => {
     const logs = resolveConfig({}, { KAFKA_LOGS_TOPIC: 'l', KAFKA_GROUP_ID: 'g', KAFKA_ENCODING: 'otlp_json' });
     assert.deepEqual([logs.exporters.kafka.logsTopic, logs.receivers.kafka.logs], ['l', { topic: 'l', encoding: 'otlp_json', groupId: 'g-logs' }]);
     assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxConcurrentFlushes], [60_000, 1000, 1]);
-    assert.equal(c.exporters.kafka.producerClient, 'kafkajs');
+    assert.deepEqual([c.exporters.kafka.producerClient, c.exporters.kafka.lingerMs], ['auto', 5]);
     assert.deepEqual([c.exporters.clickhouse.url, c.exporters.clickhouse.dataDir, c.exporters.clickhouse.database, c.exporters.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store', 'logs/ingest', 'logs/store']);
     assert.deepEqual(c.exporters.clickhouse.server, { httpPort: 8123, tcpPort: 9000 });
@@ -60,9 +60,12 @@ describe('config', () => {
     const c = resolveConfig(
       { exporters: { kafka: { brokers: ['file:9092'] } } },
       { KAFKA_BROKERS: 'a:1, b:2', CLICKHOUSE_URL: 'http://ch:8123', OTLP_HTTP_ENDPOINT: ':4000', BATCH_MAX_ROWS: '50', BATCH_TIMEOUT: '250ms', CLICKHOUSE_TTL_DAYS: '7', TRACEHOUSE_DEFAULT_TENANT: 'solo',
-        BATCH_MAX_CONCURRENT_FLUSHES: '3', KAFKA_PRODUCER_CLIENT: 'librdkafka', KAFKA_TOPIC_PARTITIONS: '2' },
+        BATCH_MAX_CONCURRENT_FLUSHES: '3', KAFKA_PRODUCER_CLIENT: 'librdkafka', KAFKA_TOPIC_PARTITIONS: '2', KAFKA_PRODUCER_LINGER: '0ms' },
     );
-    assert.deepEqual([c.processors.batch.maxConcurrentFlushes, c.exporters.kafka.producerClient, c.exporters.kafka.partitions], [3, 'librdkafka', 2]);
+    assert.deepEqual([c.processors.batch.maxConcurrentFlushes, c.exporters.kafka.producerClient, c.exporters.kafka.partitions, c.exporters.kafka.lingerMs], [3, 'librdkafka', 2, 0]);
+    assert.equal(resolveConfig({ exporters: { kafka: { producer: { linger: '20ms' } } } }, {}).exporters.kafka.lingerMs, 20);
+    assert.throws(() => resolveConfig({ exporters: { kafka: { producer: { linger: 'soon' } } } }, {}), /exporters\.kafka\.producer\.linger/);
+    assert.throws(() => resolveConfig({}, { KAFKA_PRODUCER_CLIENT: 'rdkafka' }), /KAFKA_PRODUCER_CLIENT must be auto or kafkajs or librdkafka/);
     assert.deepEqual(c.kafka.brokers, ['a:1', 'b:2']);
     assert.equal(c.exporters.clickhouse.url, 'http://ch:8123');
     assert.deepEqual([c.receivers.otlp.http?.host, c.receivers.otlp.http?.port], ['0.0.0.0', 4000]);
@@ -98,7 +101,7 @@ describe('config', () => {
     assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 100, send_batch_max_size: 99 } } }, {}), /^ConfigError: processors\.batch\.send_batch_max_size must be at least send_batch_size \(100\)$/);
     assert.equal(resolveConfig({ processors: { batch: { send_batch_size: 100 } } }, {}).processors.batch.maxBufferedRows, 200);
     assert.throws(() => resolveConfig({ processors: { batch: { timeout: '0s' } } }, {}), /^ConfigError: processors\.batch\.timeout must be more than 0$/);
-    assert.throws(() => resolveConfig({ exporters: { kafka: { client: 'rdkafka' } } }, {}), /exporters.kafka.client must be kafkajs or librdkafka/);
+    assert.throws(() => resolveConfig({ exporters: { kafka: { client: 'rdkafka' } } }, {}), /exporters.kafka.client must be auto or kafkajs or librdkafka/);
     assert.throws(() => resolveConfig({}, { KAFKA_TOPIC_PARTITIONS: '0' }), /^ConfigError: KAFKA_TOPIC_PARTITIONS must be at least 1$/);
     assert.throws(() => resolveConfig({ exporters: { clickhouse: { database: 'x; DROP' } } }, {}), /plain identifier/);
     assert.throws(() => resolveConfig({ service: { pipelines: { traces: { receivers: ['zipkin'] } } } }, {}), /service\.pipelines\.traces\.receivers\[0\]: unknown receiver "zipkin"/);

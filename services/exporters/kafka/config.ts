@@ -1,9 +1,11 @@
 // exporters.kafka: the spans and logs topics the receiver writes (created with topic_partitions when
-// absent), the acks=all deadline and the producer client.
+// absent), the acks=all deadline, the producer client and how long it lingers to batch.
 import type { Section } from '../../shared/config.js';
 import { type KafkaConnection, parseKafkaConnection } from '../../shared/kafka.js';
 
 export type ProducerClient = 'kafkajs' | 'librdkafka';
+/** `auto`: librdkafka when its package loads, else kafkajs (producers.ts). */
+export type ProducerClientChoice = ProducerClient | 'auto';
 
 export interface KafkaExporterConfig extends KafkaConnection {
   topic: string;
@@ -12,7 +14,13 @@ export interface KafkaExporterConfig extends KafkaConnection {
   partitions: number;
   produceTimeoutMs: number;
   /** The receiver's producer (producers.ts); the consumer always uses kafkajs. */
-  producerClient: ProducerClient;
+  producerClient: ProducerClientChoice;
+  /**
+   * How long librdkafka waits to gather messages of concurrent requests into one produce request
+   * (`producer.linger`, the Collector's name; its default is 10 ms). kafkajs sends each request's
+   * messages as one produce request at once.
+   */
+  lingerMs: number;
   /** Messages written per trace with the lowercase hex trace id as key (the Collector's partition_traces_by_id). */
   partitionTracesById: boolean;
 }
@@ -25,7 +33,8 @@ export function parseKafkaExporterConfig(section: Section): KafkaExporterConfig 
     logsTopic: section.child('logs').str('topic', 'otel-logs', 'KAFKA_LOGS_TOPIC'),
     partitions: section.int('topic_partitions', 3, 'KAFKA_TOPIC_PARTITIONS', 1),
     produceTimeoutMs: section.duration('timeout', 5000, undefined, { positive: true }),
-    producerClient: section.oneOf('client', ['kafkajs', 'librdkafka'] as const, 'kafkajs', 'KAFKA_PRODUCER_CLIENT'),
+    producerClient: section.oneOf('client', ['auto', 'kafkajs', 'librdkafka'] as const, 'auto', 'KAFKA_PRODUCER_CLIENT'),
+    lingerMs: section.child('producer').duration('linger', 5, 'KAFKA_PRODUCER_LINGER'),
     partitionTracesById: section.bool('partition_traces_by_id', true),
   };
 }

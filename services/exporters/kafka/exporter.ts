@@ -65,7 +65,7 @@ export class KafkaExporter implements TracesConsumer, LogsConsumer, Component {
     }
     this.producer = await createSpanProducer(this.kafka, this.cfg, this.log);
     await this.producer.connect();
-    this.log.info('kafka producer connected', { client: this.cfg.producerClient });
+    this.log.info('kafka producer connected', { client: this.producer.client, linger_ms: this.producer.client === 'librdkafka' ? this.cfg.lingerMs : undefined });
   }
 
   ready(): boolean {

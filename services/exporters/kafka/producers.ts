@@ -1,11 +1,13 @@
 // The Kafka producer behind the receiver's exporter, one small interface with two clients:
-//   kafkajs     (the default; pure JavaScript)
-//   librdkafka  (@confluentinc/kafka-javascript; measured 2.2x the produce throughput at 2.7x less
-//               CPU: README, Benchmark). Not a dependency: scripts/kafka/native-client.sh builds it.
+//   librdkafka  (@confluentinc/kafka-javascript, the `auto` default when it loads: about half the
+//               CPU per span of kafkajs, and with linger fewer, larger produce requests: README,
+//               Benchmark). An optional dependency: npm installs its prebuilt binary where GitHub
+//               is reachable; scripts/kafka/native-client.sh builds it from source where not.
+//   kafkajs     (pure JavaScript; what `auto` falls back to, saying so in the log)
 // Both write acks=all and partition keyed messages with murmur2 as the Java client does, so a
 // trace id lands on the same partition whichever client wrote it.
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
-import type { KafkaExporterConfig } from './config.js';
+import type { KafkaExporterConfig, ProducerClient } from './config.js';
 import { PermanentError, causeChain } from '../../shared/errors.js';
 import { KafkaJSProtocolError } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/log.js';
@@ -16,6 +18,8 @@ export interface ProducerMessage {
 }
 
 export interface SpanProducer {
+  /** The client actually producing (`auto` resolved). */
+  readonly client: ProducerClient;
   connect(): Promise<void>;
   /** Resolves once every message is acknowledged by all in-sync replicas (acks=all). */
   send(topic: string, messages: ProducerMessage[]): Promise<void>;
@@ -28,8 +32,32 @@ const tooLarge = (err: unknown): PermanentError => new PermanentError(`a span is
 
 const NATIVE_CLIENT_PACKAGE = '@confluentinc/kafka-javascript';
 
-export async function createSpanProducer(kafka: Kafka, cfg: KafkaExporterConfig, log: Logger): Promise<SpanProducer> {
-  return cfg.producerClient === 'librdkafka' ? librdkafkaProducer(cfg, log) : kafkajsProducer(kafka, cfg);
+/** What the receiver uses of @confluentinc/kafka-javascript's KafkaJS-compatible API. */
+interface NativeKafkaJS {
+  logLevel: { ERROR: number; WARN: number };
+  Kafka: new (config: object) => { producer(config: object): { connect(): Promise<void>; send(r: { topic: string; messages: ProducerMessage[] }): Promise<unknown>; disconnect(): Promise<void> } };
+}
+
+/** The librdkafka client's module, or why it cannot be loaded (not installed, not built for this platform). */
+export async function loadNativeClient(): Promise<NativeKafkaJS | Error> {
+  try {
+    // Imported by name at run time: the package is optional.
+    const name = NATIVE_CLIENT_PACKAGE;
+    return ((await import(name)) as { KafkaJS: NativeKafkaJS }).KafkaJS;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** The configured client; `auto` is librdkafka when `load` gives it, else kafkajs with a warning. */
+export async function createSpanProducer(kafka: Kafka, cfg: KafkaExporterConfig, log: Logger, load = loadNativeClient): Promise<SpanProducer> {
+  if (cfg.producerClient === 'kafkajs') return kafkajsProducer(kafka, cfg);
+  const native = await load();
+  if (!(native instanceof Error)) return librdkafkaProducer(native, cfg, log);
+  const why = `${NATIVE_CLIENT_PACKAGE} cannot be loaded (install it with scripts/kafka/native-client.sh): ${native.message}`;
+  if (cfg.producerClient === 'librdkafka') throw new Error(`exporters.kafka.client is librdkafka but ${why}`);
+  log.warn('kafka producer: librdkafka unavailable, producing with kafkajs', { reason: why });
+  return kafkajsProducer(kafka, cfg);
 }
 
 function kafkajsProducer(kafka: Kafka, cfg: KafkaExporterConfig): SpanProducer {
@@ -39,6 +67,7 @@ function kafkajsProducer(kafka: Kafka, cfg: KafkaExporterConfig): SpanProducer {
   producer.on(producer.events.CONNECT, () => (connected = true));
   producer.on(producer.events.DISCONNECT, () => (connected = false));
   return {
+    client: 'kafkajs',
     connect: () => producer.connect(),
     send: async (topic, messages) => {
       try {
@@ -53,24 +82,10 @@ function kafkajsProducer(kafka: Kafka, cfg: KafkaExporterConfig): SpanProducer {
   };
 }
 
-/** What the receiver uses of @confluentinc/kafka-javascript's KafkaJS-compatible API. */
-interface NativeKafkaJS {
-  logLevel: { ERROR: number; WARN: number };
-  Kafka: new (config: object) => { producer(config: object): { connect(): Promise<void>; send(r: { topic: string; messages: ProducerMessage[] }): Promise<unknown>; disconnect(): Promise<void> } };
-}
-
 /** RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, as the broker or librdkafka itself reports it. */
 const TOO_LARGE_CODES = new Set([10]);
 
-async function librdkafkaProducer(cfg: KafkaExporterConfig, log: Logger): Promise<SpanProducer> {
-  let native: NativeKafkaJS;
-  try {
-    // Imported by name at run time: the package is optional.
-    const name = NATIVE_CLIENT_PACKAGE;
-    native = ((await import(name)) as { KafkaJS: NativeKafkaJS }).KafkaJS;
-  } catch (err) {
-    throw new Error(`exporters.kafka.client is librdkafka but ${NATIVE_CLIENT_PACKAGE} cannot be loaded (install it with scripts/kafka/native-client.sh): ${(err as Error).message}`);
-  }
+function librdkafkaProducer(native: NativeKafkaJS, cfg: KafkaExporterConfig, log: Logger): SpanProducer {
   const clientLog = log.child('librdkafka');
   const logger = {
     info: () => undefined,
@@ -83,13 +98,16 @@ async function librdkafkaProducer(cfg: KafkaExporterConfig, log: Logger): Promis
   const kafka = new native.Kafka({ kafkaJS: { brokers: cfg.brokers, clientId: cfg.clientId, connectionTimeout: 3000, logger, logLevel: native.logLevel.WARN } });
   const producer = kafka.producer({
     kafkaJS: { acks: -1, timeout: cfg.produceTimeoutMs, allowAutoTopicCreation: false },
-    // Each send() is awaited by an HTTP request: no lingering. A message not acknowledged within the
-    // produce deadline fails inside librdkafka too, rather than being delivered after the 503.
-    'linger.ms': 0,
+    // Each send() is awaited by an HTTP request, so lingering delays an answer by up to linger.ms;
+    // at load it lets concurrent requests share produce requests, which costs the receiver and the
+    // broker less per span (README, Benchmark). A message not acknowledged within the produce
+    // deadline fails inside librdkafka too, rather than being delivered after the 503.
+    'linger.ms': cfg.lingerMs,
     'message.timeout.ms': cfg.produceTimeoutMs,
   });
   let connected = false;
   return {
+    client: 'librdkafka',
     connect: async () => {
       await producer.connect();
       connected = true;
