@@ -39,6 +39,10 @@ export interface PeerBench {
   dataDir: string;
   /** The stages to run, of `abcs` (b and s read the topic a filled, so they run a too). */
   stages: string;
+  /** The receiver's producer client (`--kafka-client`: auto, kafkajs or librdkafka). */
+  producerClient: string;
+  /** Write V8 CPU profiles of the Tracehouse processes here (`--profile`). */
+  profileDir?: string;
   record: Recorder;
   note(label: string, value: string): void;
 }
@@ -239,11 +243,11 @@ async function endToEndStage(bench: PeerBench, name: string, countSql: string, s
 
 function tracehouseEnv(bench: PeerBench, topic: string, database: string): NodeJS.ProcessEnv {
   const ch = bench.clickhouse;
-  return { KAFKA_BROKERS: bench.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `${topic}-tracehouse`, KAFKA_TOPIC_PARTITIONS: String(bench.partitions), CLICKHOUSE_URL: ch.url, CLICKHOUSE_USER: ch.username, CLICKHOUSE_PASSWORD: ch.password, CLICKHOUSE_DATABASE: database };
+  return { KAFKA_BROKERS: bench.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `${topic}-tracehouse`, KAFKA_TOPIC_PARTITIONS: String(bench.partitions), KAFKA_PRODUCER_CLIENT: bench.producerClient, CLICKHOUSE_URL: ch.url, CLICKHOUSE_USER: ch.username, CLICKHOUSE_PASSWORD: ch.password, CLICKHOUSE_DATABASE: database };
 }
 
-async function tracehouse(mode: 'receiver' | 'consumer', env: NodeJS.ProcessEnv): Promise<Running> {
-  const service = await startService(mode, env);
+async function tracehouse(bench: PeerBench, mode: 'receiver' | 'consumer', env: NodeJS.ProcessEnv): Promise<Running> {
+  const service = await startService(mode, env, bench.profileDir);
   return { name: `tracehouse ${mode}`, pid: service.pid, url: service.otlpUrl, stop: () => service.stop() };
 }
 
@@ -254,7 +258,7 @@ export async function runPeers(bench: PeerBench): Promise<Record<string, number>
 
   if (/[abs]/.test(bench.stages)) {
     process.stdout.write('tracehouse bench --peers: (a) receiver stage\n');
-    const thReceiver = await receiverStage(bench, 'tracehouse receiver', (topic) => tracehouse('receiver', tracehouseEnv(bench, topic, `th_a_${id}`)));
+    const thReceiver = await receiverStage(bench, 'tracehouse receiver', (topic) => tracehouse(bench, 'receiver', tracehouseEnv(bench, topic, `th_a_${id}`)));
     const durable = await receiverStage(bench, 'otelcol durable', (topic) => collectorIngest(bin, bench, 'otelcol durable', topic, true));
     const dflt = await receiverStage(bench, 'otelcol default', (topic) => collectorIngest(bin, bench, 'otelcol default', topic, false));
     ratios.receiver_cpu_ratio_vs_otelcol = thReceiver.cpu / durable.cpu;
@@ -274,7 +278,7 @@ export async function runPeers(bench: PeerBench): Promise<Record<string, number>
 async function consumers(bench: PeerBench, bin: string, thReceiver: { topic: string; spans: number }, id: string, ratios: Record<string, number>): Promise<void> {
   process.stdout.write(`tracehouse bench --peers: (b) consumer stage over ${thReceiver.spans} spans\n`);
   const thDb = `th_b_${id}`;
-  const th = await consumerStage(bench, 'tracehouse consumer', thReceiver.spans, `SELECT count() FROM ${thDb}.spans_raw`, thDb, () => tracehouse('consumer', tracehouseEnv(bench, thReceiver.topic, thDb)));
+  const th = await consumerStage(bench, 'tracehouse consumer', thReceiver.spans, `SELECT count() FROM ${thDb}.spans_raw`, thDb, () => tracehouse(bench, 'consumer', tracehouseEnv(bench, thReceiver.topic, thDb)));
   const otelDb = `otel_b_${id}`;
   await bench.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${otelDb}` });
   const otel = await consumerStage(bench, 'otelcol kafka-clickhouse', thReceiver.spans, `SELECT count() FROM ${otelDb}.otel_traces`, otelDb, () => startCollector(bin, 'otelcol kafka-clickhouse', storeConfig(bench, thReceiver.topic, `${thReceiver.topic}-otelcol`, otelDb), bench.dataDir));
@@ -289,8 +293,8 @@ async function endToEnd(bench: PeerBench, bin: string, id: string, ratios: Recor
   await createTopic(bench.brokers, thTopic, bench.partitions);
   const thE2e = await endToEndStage(bench, 'tracehouse', `SELECT count() FROM ${thE2eDb}.spans_raw`, async () => {
     const env = tracehouseEnv(bench, thTopic, thE2eDb);
-    const consumer = await tracehouse('consumer', env);
-    return [consumer, await tracehouse('receiver', env)];
+    const consumer = await tracehouse(bench, 'consumer', env);
+    return [consumer, await tracehouse(bench, 'receiver', env)];
   });
   const otelTopic = `peers-e2e-otel-${id}`;
   const otelE2eDb = `otel_c_${id}`;
@@ -313,7 +317,7 @@ async function scaleOut(bench: PeerBench, thReceiver: { topic: string; spans: nu
     const env = { ...tracehouseEnv(bench, thReceiver.topic, database), KAFKA_GROUP_ID: `${thReceiver.topic}-scale-${members}` };
     const before = await inserted(ch);
     const started = performance.now();
-    const running = await Promise.all(Array.from({ length: members }, () => tracehouse('consumer', env)));
+    const running = await Promise.all(Array.from({ length: members }, () => tracehouse(bench, 'consumer', env)));
     try {
       const pids = new Map<string, number>(running.map((r, i) => [`consumer ${i + 1}`, r.pid]));
       pids.set('clickhouse server', bench.clickhouse.pid);

@@ -12,6 +12,7 @@ import { createClient } from '@clickhouse/client';
 import { localClickHouse } from '../services/shared/clickhouse/client.js';
 import { resolveConfig } from '../services/config.js';
 import { createLogger } from '../services/shared/log.js';
+import { loadNativeClient } from '../services/exporters/kafka/producers.js';
 import { type KafkaBroker, startKafkaBroker } from '../services/stack/kafka-broker.js';
 import { clickhouseInsert, codecStages, heldBatches, kafkaProduceConsume } from './micro.js';
 import { ProcessSampler, type ServiceProcess, startService } from './processes.js';
@@ -34,14 +35,14 @@ const { values: args } = parseArgs({
     target: { type: 'string' },
     /** Partitions of the bench topic (exporters.kafka.topic_partitions). */
     partitions: { type: 'string', default: '3' },
-    /** The receiver's producer: kafkajs or librdkafka (exporters.kafka.client). */
-    'kafka-client': { type: 'string', default: 'kafkajs' },
+    /** The receiver's producer: auto, kafkajs or librdkafka (exporters.kafka.client). */
+    'kafka-client': { type: 'string', default: 'auto' },
     out: { type: 'string', default: 'bench-results.json' },
     'micro-only': { type: 'boolean', default: false },
     'skip-micro': { type: 'boolean', default: false },
     /** `tracehouse start` without Kafka (the local durable log) instead of receiver -> Kafka -> consumer. */
     direct: { type: 'boolean', default: false },
-    /** Write V8 CPU profiles of the receiver and consumer processes into this directory. */
+    /** Write V8 CPU profiles of the receiver and consumer processes into this directory (with --peers: the last run of each). */
     profile: { type: 'string' },
     /** Each stage against the OpenTelemetry Collector (built by scripts/peers/otelcol.sh), same broker and ClickHouse server. */
     peers: { type: 'boolean', default: false },
@@ -51,6 +52,13 @@ const { values: args } = parseArgs({
 });
 
 const TARGETS = { receiverSpansPerS: 150_000, endToEndSpansPerS: 100_000, freshnessP99Ms: 2000 };
+
+/** The receiver's producer client as the services will resolve `--kafka-client`. */
+async function producerClientLabel(): Promise<string> {
+  const choice = args['kafka-client']!;
+  if (choice !== 'auto') return choice;
+  return (await loadNativeClient()) instanceof Error ? 'kafkajs (auto: librdkafka cannot be loaded)' : 'librdkafka (auto)';
+}
 
 type Row = [metric: string, value: string];
 const results: Record<string, number | string> = {};
@@ -66,7 +74,7 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
   const concurrency = Number(args.concurrency);
   const rate = args.rate === undefined ? undefined : Number(args.rate);
   const requests = prebuildRequests({ count: 40, spansPerRequest: Number(args['spans-per-request']), encoding, gzip: args.gzip });
-  Object.assign(results, { duration_s: seconds, concurrency, encoding, gzip: String(args.gzip), spans_per_request: requests[0]!.spans, offered_rate: rate ?? 'max', kafka_client: args['kafka-client']!, partitions: Number(args.partitions) });
+  Object.assign(results, { duration_s: seconds, concurrency, encoding, gzip: String(args.gzip), spans_per_request: requests[0]!.spans, offered_rate: rate ?? 'max', kafka_client: await producerClientLabel(), partitions: Number(args.partitions) });
 
   if (args.target) {
     const r = await load(args.target, requests, { encoding, gzip: args.gzip, seconds, concurrency, rate, probes: false });
@@ -162,7 +170,7 @@ async function peers(broker: KafkaBroker | undefined, brokers: string): Promise<
   const seconds = Number(args.duration);
   const concurrency = Number(args.concurrency);
   const requests = prebuildRequests({ count: 40, spansPerRequest: Number(args['spans-per-request']), encoding: 'protobuf', gzip: false });
-  Object.assign(results, { duration_s: seconds, concurrency, spans_per_request: requests[0]!.spans, partitions: Number(args.partitions), kafka_client: 'kafkajs (default)' });
+  Object.assign(results, { duration_s: seconds, concurrency, spans_per_request: requests[0]!.spans, partitions: Number(args.partitions), kafka_client: await producerClientLabel() });
   try {
     await runPeers({
       brokers,
@@ -174,6 +182,8 @@ async function peers(broker: KafkaBroker | undefined, brokers: string): Promise<
       partitions: Number(args.partitions),
       dataDir,
       stages: args.stages!,
+      producerClient: args['kafka-client']!,
+      profileDir: args.profile,
       record,
       note: (label, value) => table.push([label, value]),
     });
