@@ -5,7 +5,8 @@
 //      batch processor, no sending queue: it answers once Kafka acked, as Tracehouse does) and its
 //      default config (batch + sending queue: it answers before Kafka has the data).
 //  (b) consumer: the topic (a) filled, read into ClickHouse by the Tracehouse consumer and by the
-//      Collector's kafkareceiver -> batch -> clickhouseexporter (native protocol), each alone.
+//      Collector's kafkareceiver -> batch -> clickhouseexporter (native protocol), each alone; then
+//      each one's tables merged to one part, for what the merges left after the window cost.
 //  (c) end to end: Tracehouse receiver + consumer, then Collector otlp -> kafka + Collector
 //      kafka -> clickhouse, under the same load until all is stored.
 //  (s) scale-out: the topic (a) filled, read by 1, 2, then 3 Tracehouse consumers of one group
@@ -21,7 +22,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../services/shared/ports.js';
 import { load, query, queryNumber } from './load.js';
 import type { Recorder } from './micro.js';
-import { ProcessSampler, type ProcessUsage, startService } from './processes.js';
+import { ProcessSampler, type ProcessUsage, procStat, startService } from './processes.js';
 import type { PrebuiltRequest } from './workload.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -187,11 +188,13 @@ async function receiverStage(bench: PeerBench, name: string, start: (topic: stri
 }
 
 /** (b) One consumer alone over the filled topic, from ready until every span is stored. */
-async function consumerStage(bench: PeerBench, name: string, spans: number, countSql: string, database: string, start: () => Promise<Running>): Promise<{ cpu: number; spansPerS: number }> {
+async function consumerStage(bench: PeerBench, name: string, spans: number, countSql: string, database: string, start: () => Promise<Running>): Promise<{ cpu: number; merged: number; spansPerS: number }> {
   const key = name.replace(/\W+/g, '_');
   const ch = bench.clickhouse.client;
   const before = await inserted(ch);
   const consumer = await start();
+  let result: { cpu: number; server: number; spansPerS: number };
+  let serverAtEnd: number;
   try {
     const sampler = new ProcessSampler(new Map([[name, consumer.pid], ['clickhouse server', bench.clickhouse.pid]]));
     sampler.start();
@@ -199,16 +202,25 @@ async function consumerStage(bench: PeerBench, name: string, spans: number, coun
     await waitStored(ch, countSql, spans, name);
     const seconds = (performance.now() - started) / 1000;
     const usage = sampler.stop();
+    serverAtEnd = procStat(bench.clickhouse.pid).cpuSeconds;
     const after = await inserted(ch);
     const onDisk = await queryNumber(ch, `SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = '${database}'`);
     bench.record(`consumer_${key}_spans_per_s`, `(b) ${name}: stored`, spans / seconds, 'spans/s');
     recordUsage(bench, `consumer_${key}`, `(b) ${name}`, usage, spans);
     recordInserted(bench, `consumer_${key}`, `(b) ${name}`, before, after, spans);
     bench.record(`consumer_${key}_disk_bytes_per_span`, `(b) ${name}: bytes on disk per span`, onDisk / spans, 'B', 1);
-    return { cpu: perSpans(usage, name, spans) + perSpans(usage, 'clickhouse server', spans), spansPerS: spans / seconds };
+    const server = perSpans(usage, 'clickhouse server', spans);
+    result = { cpu: perSpans(usage, name, spans) + server, server, spansPerS: spans / seconds };
   } finally {
     await consumer.stop();
   }
+  // What the stage leaves to merge costs the server later: each pipeline's tables are merged to
+  // one part per partition here, so neither's leftover merges run in the other's window.
+  const tables = await query(ch, `SELECT name FROM system.tables WHERE database = '${database}' AND engine LIKE '%MergeTree'`);
+  for (const t of tables) await ch.command({ query: `OPTIMIZE TABLE ${database}.\`${t.name}\` FINAL` });
+  const merged = result.server + ((procStat(bench.clickhouse.pid).cpuSeconds - serverAtEnd) / spans) * 100_000;
+  bench.record(`consumer_${key}_clickhouse_server_cpu_s_per_100k_spans_merged`, `(b) ${name}: clickhouse server CPU per 100k spans, then merged to one part`, merged, 'CPU s', 2);
+  return { cpu: result.cpu, merged: result.cpu - result.server + merged, spansPerS: result.spansPerS };
 }
 
 /** (c) A receiver and a consumer under the load until all is stored: stored spans/s over the whole time. */
@@ -283,6 +295,7 @@ async function consumers(bench: PeerBench, bin: string, thReceiver: { topic: str
   await bench.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${otelDb}` });
   const otel = await consumerStage(bench, 'otelcol kafka-clickhouse', thReceiver.spans, `SELECT count() FROM ${otelDb}.otel_traces`, otelDb, () => startCollector(bin, 'otelcol kafka-clickhouse', storeConfig(bench, thReceiver.topic, `${thReceiver.topic}-otelcol`, otelDb), bench.dataDir));
   ratios.consumer_cpu_ratio_vs_otelcol = th.cpu / otel.cpu;
+  ratios.consumer_cpu_ratio_vs_otelcol_merged = th.merged / otel.merged;
   ratios.consumer_throughput_ratio_vs_otelcol = th.spansPerS / otel.spansPerS;
 }
 
