@@ -65,6 +65,7 @@ describe('config', () => {
     assert.deepEqual([c.processors.batch.maxConcurrentFlushes, c.exporters.kafka.producerClient, c.exporters.kafka.partitions, c.exporters.kafka.lingerMs], [3, 'librdkafka', 2, 0]);
     assert.equal(resolveConfig({ exporters: { kafka: { producer: { linger: '20ms' } } } }, {}).exporters.kafka.lingerMs, 20);
     assert.throws(() => resolveConfig({ exporters: { kafka: { producer: { linger: 'soon' } } } }, {}), /exporters\.kafka\.producer\.linger/);
+    assert.throws(() => resolveConfig({ exporters: { kafka: { timeout: '1s', producer: { linger: '2s' } } } }, {}), /exporters\.kafka\.producer\.linger .*must be less than exporters\.kafka\.timeout \(1000 ms\), got 2000 ms/);
     assert.throws(() => resolveConfig({}, { KAFKA_PRODUCER_CLIENT: 'rdkafka' }), /KAFKA_PRODUCER_CLIENT must be auto or kafkajs or librdkafka/);
     assert.deepEqual(c.kafka.brokers, ['a:1', 'b:2']);
     assert.equal(c.exporters.clickhouse.url, 'http://ch:8123');

@@ -27,14 +27,19 @@ export interface KafkaExporterConfig extends KafkaConnection {
 
 export function parseKafkaExporterConfig(section: Section): KafkaExporterConfig {
   if (section.str('encoding', 'otlp_proto') !== 'otlp_proto') section.fail('encoding', 'must be otlp_proto: the receiver writes otlp_proto only');
+  const produceTimeoutMs = section.duration('timeout', 5000, undefined, { positive: true });
+  const producer = section.child('producer');
+  const lingerMs = producer.duration('linger', 5, 'KAFKA_PRODUCER_LINGER');
+  // librdkafka refuses a linger that the message timeout does not outlast.
+  if (lingerMs >= produceTimeoutMs) producer.fail('linger', `must be less than exporters.kafka.timeout (${produceTimeoutMs} ms), got ${lingerMs} ms`, 'KAFKA_PRODUCER_LINGER');
   return {
     ...parseKafkaConnection(section),
     topic: section.str('topic', 'otel-spans', 'KAFKA_TOPIC'),
     logsTopic: section.child('logs').str('topic', 'otel-logs', 'KAFKA_LOGS_TOPIC'),
     partitions: section.int('topic_partitions', 3, 'KAFKA_TOPIC_PARTITIONS', 1),
-    produceTimeoutMs: section.duration('timeout', 5000, undefined, { positive: true }),
+    produceTimeoutMs,
     producerClient: section.oneOf('client', ['auto', 'kafkajs', 'librdkafka'] as const, 'auto', 'KAFKA_PRODUCER_CLIENT'),
-    lingerMs: section.child('producer').duration('linger', 5, 'KAFKA_PRODUCER_LINGER'),
+    lingerMs,
     partitionTracesById: section.bool('partition_traces_by_id', true),
   };
 }
