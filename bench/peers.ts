@@ -217,6 +217,7 @@ async function consumerStage(bench: PeerBench, name: string, spans: number, coun
   // What the stage leaves to merge costs the server later: each pipeline's tables are merged to
   // one part per partition here, so neither's leftover merges run in the other's window.
   const tables = await query(ch, `SELECT name FROM system.tables WHERE database = '${database}' AND engine LIKE '%MergeTree'`);
+  process.stdout.write(`tracehouse bench --peers: (b) ${name}: merging its ${tables.length} tables to one part\n`);
   for (const t of tables) await ch.command({ query: `OPTIMIZE TABLE ${database}.\`${t.name}\` FINAL` });
   const merged = result.server + ((procStat(bench.clickhouse.pid).cpuSeconds - serverAtEnd) / spans) * 100_000;
   bench.record(`consumer_${key}_clickhouse_server_cpu_s_per_100k_spans_merged`, `(b) ${name}: clickhouse server CPU per 100k spans, then merged to one part`, merged, 'CPU s', 2);
