@@ -12,6 +12,7 @@ import { type ClickHouseHandle, openClickHouse } from '../services/shared/clickh
 import { anyValueJson, attributeTypes, attributesToMap } from '../services/otlp/attributes.js';
 import type { Span, TracesData } from '../services/otlp/model.js';
 import { BinaryWriter } from '../services/exporters/clickhouse/binary-writer.js';
+import { loadNativeClient } from '../services/exporters/kafka/producers.js';
 import { migrate } from '../services/shared/clickhouse/migrate.js';
 import { TENANT_TABLES } from '../services/shared/clickhouse/users.js';
 import { eventRows, logRows, spanRows } from '../services/exporters/clickhouse/row-format.js';
@@ -304,15 +305,11 @@ interface ConfluentKafkaJS {
 
 /** @confluentinc/kafka-javascript (librdkafka) through its KafkaJS-compatible API, when it loads (an optional dependency: see README). */
 async function confluentClient(brokers: string): Promise<KafkaBenchClient | null> {
-  let module: { KafkaJS: ConfluentKafkaJS };
-  try {
-    // Imported by name at run time: the package is optional.
-    const name = '@confluentinc/kafka-javascript';
-    module = (await import(name)) as { KafkaJS: ConfluentKafkaJS };
-  } catch {
-    return null;
-  }
-  const kafka = new module.KafkaJS.Kafka({ kafkaJS: { brokers: [brokers], clientId: 'bench', logLevel: module.KafkaJS.logLevel.NOTHING } });
+  const loaded = await loadNativeClient();
+  if (loaded instanceof Error) return null;
+  // The module the receiver loads, seen through the wider API (a consumer too) this measurement uses.
+  const native = loaded as unknown as ConfluentKafkaJS;
+  const kafka = new native.Kafka({ kafkaJS: { brokers: [brokers], clientId: 'bench', logLevel: native.logLevel.NOTHING } });
   const producer = kafka.producer({ kafkaJS: { acks: -1 }, 'linger.ms': 1 });
   const connected = producer.connect();
   return {
