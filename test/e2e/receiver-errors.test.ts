@@ -169,6 +169,8 @@ describe('receiver error handling', () => {
     assert.match(text, /tracehouse_receiver_accepted_spans_total 1\n/);
     assert.match(text, /tracehouse_receiver_accepted_log_records_total 2\n/);
     assert.match(text, /tracehouse_receiver_rejected_log_records_total\{reason="invalid"\} 1\n/);
+    // exporters.kafka.client is auto here, and the suite installs the librdkafka client.
+    assert.match(text, /tracehouse_kafka_producer_info\{client="librdkafka"\} 1\n/);
     assert.equal((await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/healthz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${pipeline.app.adminPort}/readyz`)).status, 200);
   });

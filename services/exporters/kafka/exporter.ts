@@ -37,6 +37,7 @@ export class KafkaExporter implements TracesConsumer, LogsConsumer, Component {
   private readonly produceSeconds;
   private readonly messagesProduced;
   private readonly produceFailures;
+  private readonly producerClient;
 
   constructor(
     private readonly kafka: Kafka,
@@ -47,6 +48,7 @@ export class KafkaExporter implements TracesConsumer, LogsConsumer, Component {
     this.produceSeconds = registry.histogram('tracehouse_kafka_produce_seconds', 'Latency of one acknowledged produce (acks=all).');
     this.messagesProduced = registry.counter('tracehouse_kafka_messages_produced_total', 'Messages acknowledged by Kafka.');
     this.produceFailures = registry.counter('tracehouse_kafka_produce_failures_total', 'Produce calls that failed or timed out.');
+    this.producerClient = registry.gauge('tracehouse_kafka_producer_info', 'The producer client in use (exporters.kafka.client, auto resolved): 1 for it.');
     this.encoded = cfg.partitionTracesById
       ? {
           maxTraceBytes: MAX_MESSAGE_BYTES,
@@ -65,6 +67,7 @@ export class KafkaExporter implements TracesConsumer, LogsConsumer, Component {
     }
     this.producer = await createSpanProducer(this.kafka, this.cfg, this.log);
     await this.producer.connect();
+    this.producerClient.set({ client: this.producer.client }, 1);
     this.log.info('kafka producer connected', { client: this.producer.client, linger_ms: this.producer.client === 'librdkafka' ? this.cfg.lingerMs : undefined });
   }
 
