@@ -24,6 +24,9 @@ function testFiles(filter: string[]): string[] {
 async function main(): Promise<number> {
   const files = testFiles(process.argv.slice(2));
   if (files.length === 0) throw new Error('no test files matched');
+  const limitMs = Number(process.env.TEST_RUN_TIMEOUT_MS ?? 45 * 60_000);
+  // A NaN or zero limit would stop the run at once, with a message blaming a test file.
+  if (!(limitMs > 0)) throw new Error(`TEST_RUN_TIMEOUT_MS must be a positive number of milliseconds, got ${process.env.TEST_RUN_TIMEOUT_MS}`);
   let broker: KafkaBroker | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' };
   let containers: Containers | undefined;
@@ -57,7 +60,6 @@ async function main(): Promise<number> {
     // service running would then never end, so the whole run has a limit of its own.
     const timeout = `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 600_000}`;
     const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, timeout, '--test-reporter=spec', '--import', preload, ...files], { stdio: 'inherit', env });
-    const limitMs = Number(process.env.TEST_RUN_TIMEOUT_MS ?? 45 * 60_000);
     const watchdog = setTimeout(() => {
       process.stderr.write(`test harness: the run passed TEST_RUN_TIMEOUT_MS (${limitMs} ms): a test file did not end (a service left running?); stopping it\n`);
       child.kill('SIGKILL');
