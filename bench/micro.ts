@@ -126,8 +126,8 @@ const MERGES_SETTLE_MS = 5000;
 /**
  * The server's CPU per span by INSERT size, the same spans each time: the merges done within a few
  * seconds (each INSERT makes a part in every table it reaches, and small parts are merged again),
- * then everything merged to one part per partition (OPTIMIZE FINAL), which bounds what the
- * merges a longer run would do add. What batch sizes and partition counts cost ClickHouse.
+ * then everything merged to one part per partition (OPTIMIZE FINAL), an upper bound on what a
+ * longer run's merges would add. What batch sizes and partition counts cost ClickHouse.
  */
 async function insertSizes(record: Recorder, ch: ClickHouseHandle, sink: TelemetrySink, database: string, rows: NormalizedRows[]): Promise<void> {
   const all = mergeRows(rows);
