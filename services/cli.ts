@@ -160,6 +160,9 @@ async function runBackfill(config: Config, what: string | undefined, from: strin
   if (what !== 'rollups' && what !== 'replay' && what !== 'cost') throw new ConfigError('backfill needs "rollups", "replay" or "cost"');
   const range = { from: time(from, '--from'), to: time(to, '--to', new Date()) };
   if (range.to <= range.from) throw new ConfigError('--to must be after --from');
+  if (what !== 'replay' && config.exporters.clickhouse.cluster !== '') {
+    throw new ConfigError(`backfill ${what} rewrites tables in place on one server; with exporters.clickhouse.cluster (CLICKHOUSE_CLUSTER) set, only backfill replay is supported`);
+  }
   const log = createLogger('backfill');
   const ch = await openClickHouse(config.exporters.clickhouse, log);
   try {

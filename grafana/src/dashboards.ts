@@ -136,13 +136,18 @@ export const agentOverview = dashboard('tracehouse-agent-overview', 'Tracehouse 
   b.table('Operations', `SELECT service_name, operation, calls, errors, round(errors / greatest(calls, 1), 4) AS error_rate, round(q[1], 1) AS p50_ms, round(q[3], 1) AS p95_ms, round(q[4], 1) AS p99_ms FROM (SELECT service_name, operation, sum(calls) AS calls, sum(errors) AS errors, ${Q} AS q FROM telemetry.spans_minute WHERE $__timeFilter(minute) AND ${T} GROUP BY service_name, operation) ORDER BY calls DESC LIMIT 100`),
 ]);
 
-/** Spans of traces whose root names a workflow or agent, joined to every priced span of the trace. */
+/**
+ * Spans of traces whose root names a workflow or agent, joined to every priced span of the trace.
+ * On a cluster a trace's spans share a shard (services/shared/clickhouse/cluster.ts), so the join
+ * runs on each shard over its local rows; on one server the setting changes nothing.
+ */
 function costByTraceAttribute(column: 'workflow_id' | 'agent_name'): string {
   return `SELECT r.${column} AS ${column}, toFloat64(sum(s.cost_usd)) AS cost_usd, countIf(s.cost_source != '') AS llm_calls, uniqExact(s.trace_id) AS traces
 FROM telemetry.spans_raw AS s
 INNER JOIN (SELECT DISTINCT trace_id, ${column} FROM telemetry.spans_raw WHERE $__timeFilter(start_ts) AND ${T} AND ${column} != '') AS r ON s.trace_id = r.trace_id
 WHERE $__timeFilter(s.start_ts) AND s.${T}
-GROUP BY ${column} ORDER BY cost_usd DESC LIMIT 10`;
+GROUP BY ${column} ORDER BY cost_usd DESC LIMIT 10
+SETTINGS distributed_product_mode = 'local'`;
 }
 
 export const llmCost = dashboard('tracehouse-llm-cost', 'Tracehouse / LLM cost & tokens', ['llm', 'cost'], [TENANT_VARIABLE], (b) => [

@@ -39,6 +39,16 @@ describe('config', () => {
     assert.throws(() => resolveConfig({}, { CLICKHOUSE_HTTP_PORT: 'http' }), /CLICKHOUSE_HTTP_PORT/);
   });
 
+  it('reads the ClickHouse cluster from file or environment: an identifier, and only with an endpoint', () => {
+    assert.equal(resolveConfig({}, {}).exporters.clickhouse.cluster, '');
+    const url = 'http://ch:8123';
+    assert.equal(resolveConfig({ exporters: { clickhouse: { endpoint: url, cluster: 'prod' } } }, {}).exporters.clickhouse.cluster, 'prod');
+    assert.equal(resolveConfig({ exporters: { clickhouse: { cluster: 'prod' } } }, { CLICKHOUSE_URL: url, CLICKHOUSE_CLUSTER: 'eu' }).exporters.clickhouse.cluster, 'eu');
+    assert.throws(() => resolveConfig({ exporters: { clickhouse: { endpoint: url, cluster: 'a b' } } }, {}), /exporters\.clickhouse\.cluster must be a plain identifier/);
+    assert.throws(() => resolveConfig({}, { CLICKHOUSE_URL: url, CLICKHOUSE_CLUSTER: "x'; DROP" }), /CLICKHOUSE_CLUSTER must be a plain identifier/);
+    assert.throws(() => resolveConfig({ exporters: { clickhouse: { cluster: 'prod' } } }, {}), /exporters\.clickhouse\.cluster needs endpoint \(CLICKHOUSE_URL\): the local server is a single node/);
+  });
+
   it('reads the ClickHouse request timeout from file or environment; zero or garbage names the key', () => {
     assert.equal(resolveConfig({}, {}).exporters.clickhouse.timeoutMs, 60_000);
     assert.equal(resolveConfig({ exporters: { clickhouse: { timeout: '5s' } } }, {}).exporters.clickhouse.timeoutMs, 5000);

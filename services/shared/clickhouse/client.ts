@@ -31,6 +31,8 @@ export interface ClickHouseConnection {
   server: { httpPort: number; tcpPort: number };
   /** Tenants that get a read user of the local server restricted to their rows. */
   tenants: string[];
+  /** A cluster of the server's remote_servers: the schema's cluster form; empty: one server. */
+  cluster: string;
 }
 
 /** An INSERT whose body is already in `format`, sent as bytes: no per-row objects cross the client. */
@@ -129,7 +131,9 @@ export async function openClickHouse(cfg: ClickHouseConnection, log: Logger = cr
     url: endpoint.url,
     username: endpoint.username,
     password: endpoint.password,
-    clickhouse_settings: BASE_SETTINGS,
+    // On a cluster an INSERT into a Distributed table answers only once every shard has its rows:
+    // offsets are committed after it, and a retry's dedup token is then checked by each shard.
+    clickhouse_settings: cfg.cluster ? { ...BASE_SETTINGS, distributed_foreground_insert: 1 } : BASE_SETTINGS,
     compression: { request: false, response: true },
     request_timeout: cfg.timeoutMs,
   });

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.js';
+import { type ClusterLayout, clusterStatements, onClusterClause } from './cluster.js';
 
 export interface Migration {
   version: number;
@@ -18,6 +19,13 @@ export interface Migration {
 export interface SchemaParams {
   database: string;
   ttlDays: number;
+  /** A cluster of remote_servers: the schema in its cluster form (cluster.ts), applied ON CLUSTER; empty: one server. */
+  cluster?: string;
+}
+
+/** The layout migrate() applies for `params`: ON CLUSTER with replicated tables when a cluster is named. */
+export function schemaLayout(params: SchemaParams): ClusterLayout | undefined {
+  return params.cluster ? { name: params.cluster, onCluster: true, replicated: true } : undefined;
 }
 
 export const INIT_SQL_PATH = join(dirname(fileURLToPath(import.meta.url)), '../../../../clickhouse-init.sql');
@@ -47,12 +55,28 @@ export function parseMigrations(sql: string, params: SchemaParams): Migration[] 
   return migrations;
 }
 
-export async function migrate(client: ClickHouseClient, params: SchemaParams, log: Logger): Promise<number[]> {
+/** The statements migrate() runs, per migration, in `layout`'s form when given. */
+export function renderMigrations(params: SchemaParams, layout: ClusterLayout | undefined): Migration[] {
   const migrations = parseMigrations(readFileSync(INIT_SQL_PATH, 'utf8'), params);
+  if (layout === undefined) return migrations;
+  const rendered = clusterStatements(migrations.map((m) => m.statements), params.database, layout);
+  return migrations.map((m, i) => ({ ...m, statements: rendered[i]! }));
+}
+
+/**
+ * Applies what is not applied yet. With a cluster (`layout`, by default from params.cluster) every
+ * statement carries ON CLUSTER, so one node applies it to all; `{ onCluster: false }` applies one
+ * node's part, to be run on each node.
+ */
+export async function migrate(client: ClickHouseClient, params: SchemaParams, log: Logger, layout = schemaLayout(params)): Promise<number[]> {
+  const migrations = renderMigrations(params, layout);
   const db = params.database;
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+  const on = onClusterClause(layout);
+  // On a cluster, one replica group over every node (no {shard} in the path): any node knows what was applied.
+  const engine = layout?.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')` : 'MergeTree';
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}${on}` });
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version`,
+    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations${on} (version UInt32, name String, checksum String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = ${engine} ORDER BY version`,
   });
   const rs = await client.query({ query: `SELECT DISTINCT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
   const done = new Set((await rs.json<{ version: number | string }>()).map((r) => Number(r.version)));

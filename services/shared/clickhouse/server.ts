@@ -27,6 +27,8 @@ export interface ServerOptions {
   usersXml: string;
   /** More users files, merged from users.d as a server merges them (the compose stack's file, in a test). */
   usersFiles?: string[];
+  /** More top-level config.xml elements (remote_servers and macros, for a test's cluster). */
+  configXml?: string;
   /** Environment of the server process (users files read `from_env` passwords from it). */
   env?: Record<string, string>;
   log: Logger;
@@ -139,7 +141,7 @@ export class ClickHouseServer {
     writeFileSync(
       config,
       `<clickhouse>\n  <listen_host>127.0.0.1</listen_host>\n  <http_port>${http}</http_port>\n  <tcp_port>${tcp}</tcp_port>\n` +
-        `  <users_config>${users}</users_config>\n</clickhouse>\n`,
+        `  <users_config>${users}</users_config>\n${opts.configXml ?? ''}</clickhouse>\n`,
     );
     const portsFile = join(dir, 'ports.tsv');
     rmSync(portsFile, { force: true });
