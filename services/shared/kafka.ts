@@ -3,6 +3,7 @@
 import kafkajs, { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Section } from './config.js';
 import type { Logger } from './log.js';
+import { registerKafkaCodecs } from './kafka-codecs.js';
 
 // kafkajs spreads its error classes into module.exports, where Node's ESM named imports cannot see them.
 export const { KafkaJSProtocolError, KafkaJSNonRetriableError, KafkaJSConnectionError } = kafkajs;
@@ -19,6 +20,7 @@ export function parseKafkaConnection(section: Section): KafkaConnection {
 }
 
 export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
+  registerKafkaCodecs();
   const kafkaLog = log.child('kafkajs');
   return new Kafka({
     clientId,

@@ -2,10 +2,12 @@
 // id lands on the same partition whichever client wrote it (both murmur2, as the Java client), spans
 // from a real SDK reach ClickHouse through the librdkafka producer, and with either client a span
 // larger than a Kafka message is answered 413 without stopping the receiver; `auto` picks librdkafka
-// when it loads and says so when it falls back to kafkajs.
+// when it loads and says so when it falls back to kafkajs; the consumer reads batches written with
+// every compression either client writes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Kafka } from 'kafkajs';
+import kafkajs, { Kafka } from 'kafkajs';
+import { COMPRESSIONS, type Compression } from '../../services/exporters/kafka/config.js';
 import { KafkaExporter } from '../../services/exporters/kafka/exporter.js';
 import { createSpanProducer } from '../../services/exporters/kafka/producers.js';
 import { createKafka } from '../../services/shared/kafka.js';
@@ -89,6 +91,46 @@ describe('Kafka producer clients', () => {
     assert.match(String(warnings[0]![1]?.reason), /native-client\.sh.*Cannot find module/);
     await assert.rejects(createSpanProducer(kafka, { ...config, producerClient: 'librdkafka' }, log, missing), /exporters\.kafka\.client is librdkafka but .*Cannot find module/);
     assert.equal((await createSpanProducer(kafka, { ...config, producerClient: 'kafkajs' }, log, missing)).client, 'kafkajs');
+  });
+
+  it('stores every span of batches written with each compression by either client; kafkajs refuses to write zstd', async () => {
+    const log = createLogger('test', 50);
+    const kafka = createKafka(pipeline.config.kafka.brokers, 'compression-check', log);
+    // Count the consumer's decompressions per codec (the pipeline runs in this process).
+    const { CompressionCodecs, CompressionTypes } = kafkajs;
+    const codecs = [CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD] as const;
+    const decompressed = new Map<number, number>();
+    for (const type of codecs) {
+      const codec = CompressionCodecs[type]();
+      CompressionCodecs[type] = () => ({
+        ...codec,
+        decompress: (b: Buffer) => {
+          decompressed.set(type, (decompressed.get(type) ?? 0) + 1);
+          return codec.decompress(b);
+        },
+      });
+    }
+    const cases: Array<readonly ['kafkajs' | 'librdkafka', Compression]> = [...COMPRESSIONS.map((c) => ['librdkafka', c] as const), ...(['none', 'gzip', 'snappy', 'lz4'] as const).map((c) => ['kafkajs', c] as const)];
+    const traceIds = new Map<string, string[]>();
+    for (const [i, [producerClient, compression]] of cases.entries()) {
+      const traces = generate(8, 3, 10_000 + i * 100);
+      const exporter = new KafkaExporter(kafka, { ...pipeline.config.exporters.kafka, producerClient, compression }, new Registry(), log);
+      await exporter.start();
+      try {
+        for (const trace of traces) await exporter.consumeTraces(trace);
+      } catch (err) {
+        assert.fail(`${producerClient} with ${compression}: ${(err as Error).message}`);
+      } finally {
+        await exporter.shutdown();
+      }
+      traceIds.set(`${producerClient}/${compression}`, [...new Set(traces.flatMap((t) => t.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((x) => x.traceId)))))]);
+    }
+    const spans = (ids: string[]) => pipeline.query<{ n: string }>('SELECT count() AS n FROM telemetry.spans_raw WHERE trace_id IN {ids:Array(String)}', { ids }).then((r) => Number(r[0]!.n));
+    await waitFor(async () => (await Promise.all([...traceIds.values()].map(spans))).every((n) => n === 8 * 10), 30_000, 'every case stored');
+    for (const type of codecs) assert.ok((decompressed.get(type) ?? 0) > 0, `the consumer decompressed codec ${type}`);
+    await assert.rejects(createSpanProducer(kafka, { ...pipeline.config.exporters.kafka, producerClient: 'kafkajs', compression: 'zstd' }, log), /exporters\.kafka\.producer\.compression zstd needs the librdkafka client, kafkajs cannot write it: exporters\.kafka\.client is kafkajs/);
+    const missing = async () => new Error('Cannot find module @confluentinc/kafka-javascript');
+    await assert.rejects(createSpanProducer(kafka, { ...pipeline.config.exporters.kafka, producerClient: 'auto', compression: 'zstd' }, log, missing), /compression zstd needs the librdkafka client.*Cannot find module/);
   });
 
   for (const producerClient of ['kafkajs', 'librdkafka'] as const) {

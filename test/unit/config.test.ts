@@ -19,7 +19,7 @@ describe('config', () => {
     const logs = resolveConfig({}, { KAFKA_LOGS_TOPIC: 'l', KAFKA_GROUP_ID: 'g', KAFKA_ENCODING: 'otlp_json' });
     assert.deepEqual([logs.exporters.kafka.logsTopic, logs.receivers.kafka.logs], ['l', { topic: 'l', encoding: 'otlp_json', groupId: 'g-logs' }]);
     assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxConcurrentFlushes], [60_000, 1000, 1]);
-    assert.deepEqual([c.exporters.kafka.producerClient, c.exporters.kafka.lingerMs], ['auto', 5]);
+    assert.deepEqual([c.exporters.kafka.producerClient, c.exporters.kafka.lingerMs, c.exporters.kafka.compression], ['auto', 5, 'none']);
     assert.deepEqual([c.exporters.clickhouse.url, c.exporters.clickhouse.dataDir, c.exporters.clickhouse.database, c.exporters.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store', 'logs/ingest', 'logs/store']);
     assert.deepEqual(c.exporters.clickhouse.server, { httpPort: 8123, tcpPort: 9000 });
@@ -77,6 +77,8 @@ describe('config', () => {
     assert.throws(() => resolveConfig({ exporters: { kafka: { producer: { linger: 'soon' } } } }, {}), /exporters\.kafka\.producer\.linger/);
     assert.throws(() => resolveConfig({ exporters: { kafka: { timeout: '1s', producer: { linger: '2s' } } } }, {}), /exporters\.kafka\.producer\.linger .*must be less than exporters\.kafka\.timeout \(1000 ms\), got 2000 ms/);
     assert.throws(() => resolveConfig({}, { KAFKA_PRODUCER_CLIENT: 'rdkafka' }), /KAFKA_PRODUCER_CLIENT must be auto or kafkajs or librdkafka/);
+    assert.equal(resolveConfig({ exporters: { kafka: { producer: { compression: 'lz4' } } } }, { KAFKA_PRODUCER_COMPRESSION: 'zstd' }).exporters.kafka.compression, 'zstd');
+    assert.throws(() => resolveConfig({ exporters: { kafka: { producer: { compression: 'brotli' } } } }, {}), /exporters\.kafka\.producer\.compression must be none or gzip or snappy or lz4 or zstd/);
     assert.deepEqual(c.kafka.brokers, ['a:1', 'b:2']);
     assert.equal(c.exporters.clickhouse.url, 'http://ch:8123');
     assert.deepEqual([c.receivers.otlp.http?.host, c.receivers.otlp.http?.port], ['0.0.0.0', 4000]);

@@ -1,11 +1,15 @@
 // exporters.kafka: the spans and logs topics the receiver writes (created with topic_partitions when
-// absent), the acks=all deadline, the producer client and how long it lingers to batch.
+// absent), the acks=all deadline, the producer client, how long it lingers to batch and how it
+// compresses record batches.
 import type { Section } from '../../shared/config.js';
 import { type KafkaConnection, parseKafkaConnection } from '../../shared/kafka.js';
 
 export type ProducerClient = 'kafkajs' | 'librdkafka';
 /** `auto`: librdkafka when its package loads, else kafkajs (producers.ts). */
 export type ProducerClientChoice = ProducerClient | 'auto';
+/** Record batch compression, the Collector's `producer.compression` values. */
+export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
 
 export interface KafkaExporterConfig extends KafkaConnection {
   topic: string;
@@ -21,6 +25,8 @@ export interface KafkaExporterConfig extends KafkaConnection {
    * messages as one produce request at once.
    */
   lingerMs: number;
+  /** `producer.compression`; the consumer reads every one of them (shared/kafka-codecs.ts). */
+  compression: Compression;
   /** Messages written per trace with the lowercase hex trace id as key (the Collector's partition_traces_by_id). */
   partitionTracesById: boolean;
 }
@@ -40,6 +46,7 @@ export function parseKafkaExporterConfig(section: Section): KafkaExporterConfig 
     produceTimeoutMs,
     producerClient: section.oneOf('client', ['auto', 'kafkajs', 'librdkafka'] as const, 'auto', 'KAFKA_PRODUCER_CLIENT'),
     lingerMs,
+    compression: producer.oneOf('compression', COMPRESSIONS, 'none', 'KAFKA_PRODUCER_COMPRESSION'),
     partitionTracesById: section.bool('partition_traces_by_id', true),
   };
 }

@@ -7,7 +7,8 @@
 // Both write acks=all and partition keyed messages with murmur2 as the Java client does, so a
 // trace id lands on the same partition whichever client wrote it.
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
-import type { KafkaExporterConfig, ProducerClient } from './config.js';
+import type { Compression, KafkaExporterConfig, ProducerClient } from './config.js';
+import { ConfigError } from '../../shared/config-error.js';
 import { PermanentError, causeChain } from '../../shared/errors.js';
 import { KafkaJSProtocolError } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/log.js';
@@ -56,11 +57,25 @@ export async function createSpanProducer(kafka: Kafka, cfg: KafkaExporterConfig,
   if (!(native instanceof Error)) return librdkafkaProducer(native, cfg, log);
   const why = `${NATIVE_CLIENT_PACKAGE} cannot be loaded (install it with scripts/kafka/native-client.sh): ${native.message}`;
   if (cfg.producerClient === 'librdkafka') throw new Error(`exporters.kafka.client is librdkafka but ${why}`);
+  const fallback = kafkajsProducer(kafka, cfg, why);
   log.warn('kafka producer: librdkafka unavailable, producing with kafkajs', { reason: why });
-  return kafkajsProducer(kafka, cfg);
+  return fallback;
 }
 
-function kafkajsProducer(kafka: Kafka, cfg: KafkaExporterConfig): SpanProducer {
+/** What kafkajs can write (snappy and lz4 through shared/kafka-codecs.ts); zstd only librdkafka. */
+const KAFKAJS_COMPRESSION: Partial<Record<Compression, CompressionTypes>> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+};
+
+/** `nativeMissing`: why librdkafka is not used, when kafkajs is the fallback of `auto`. */
+function kafkajsProducer(kafka: Kafka, cfg: KafkaExporterConfig, nativeMissing?: string): SpanProducer {
+  const compression = KAFKAJS_COMPRESSION[cfg.compression];
+  if (compression === undefined) {
+    throw new ConfigError(`exporters.kafka.producer.compression ${cfg.compression} needs the librdkafka client, kafkajs cannot write it: ${nativeMissing ?? 'exporters.kafka.client is kafkajs'}`);
+  }
   // Writes are retried a few times inside kafkajs; past the deadline the client gets a 503 and retries itself.
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
   let connected = false;
@@ -71,7 +86,7 @@ function kafkajsProducer(kafka: Kafka, cfg: KafkaExporterConfig): SpanProducer {
     connect: () => producer.connect(),
     send: async (topic, messages) => {
       try {
-        await producer.send({ topic, acks: -1, timeout: cfg.produceTimeoutMs, compression: CompressionTypes.None, messages });
+        await producer.send({ topic, acks: -1, timeout: cfg.produceTimeoutMs, compression, messages });
       } catch (err) {
         if ([...causeChain(err)].some((e) => e instanceof KafkaJSProtocolError && e.type === 'MESSAGE_TOO_LARGE')) throw tooLarge(err);
         throw err;
@@ -103,6 +118,7 @@ function librdkafkaProducer(native: NativeKafkaJS, cfg: KafkaExporterConfig, log
     // broker less per span (README, Benchmark). A message not acknowledged within the produce
     // deadline fails inside librdkafka too, rather than being delivered after the 503.
     'linger.ms': cfg.lingerMs,
+    'compression.codec': cfg.compression,
     'message.timeout.ms': cfg.produceTimeoutMs,
   });
   let connected = false;

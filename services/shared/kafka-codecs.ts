@@ -1,0 +1,89 @@
+// kafkajs reads only gzip record batches by itself, but Kafka producers (the Collector's kafka
+// exporter, librdkafka, the Java client) and a topic's own compression.type also write snappy, lz4
+// and zstd: a consumer that cannot read them stops at the first such batch. These are the codecs
+// in pure JavaScript (no native build): snappy, raw or in the xerial framing the Java client
+// writes; lz4 frames; zstd, read only (kafkajs cannot write it; librdkafka can).
+import kafkajs from 'kafkajs';
+import lz4 from 'lz4js';
+import xxh32 from 'lz4js/xxh32.js';
+import snappy from 'snappyjs';
+import { decompress as zstdDecompress } from 'fzstd';
+
+interface Codec {
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
+  decompress(buffer: Buffer): Promise<Buffer>;
+}
+
+const asBuffer = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+
+// The Java client's SnappyOutputStream: magic, version, compatible version, then length-prefixed blocks.
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+const XERIAL_HEADER_BYTES = 16;
+
+// An lz4 frame as Kafka reads it (KafkaLZ4BlockInputStream): version 1 with independent blocks,
+// which lz4js' own frame writer does not declare (its blocks may refer to earlier ones).
+const LZ4_MAGIC = 0x184d2204;
+const LZ4_FLG = 0x40 | 0x20; // version 01, block independence
+const LZ4_BD = 7 << 4; // blocks of up to 4 MiB
+const LZ4_BLOCK_BYTES = 4 << 20;
+const LZ4_UNCOMPRESSED = 0x80000000;
+
+function lz4Frame(src: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(7);
+  header.writeUInt32LE(LZ4_MAGIC, 0);
+  header[4] = LZ4_FLG;
+  header[5] = LZ4_BD;
+  header[6] = (xxh32.hash(0, header, 4, 2) >>> 8) & 0xff;
+  parts.push(header);
+  for (let at = 0; at < src.length; at += LZ4_BLOCK_BYTES) {
+    const size = Math.min(LZ4_BLOCK_BYTES, src.length - at);
+    const out = Buffer.allocUnsafe(4 + lz4.compressBound(size));
+    // A table of its own per block: no match reaches into the block before.
+    const written = lz4.compressBlock(src, out.subarray(4), at, size, new Uint32Array(1 << 16));
+    if (written > 0 && written < size) {
+      out.writeUInt32LE(written, 0);
+      parts.push(out.subarray(0, 4 + written));
+    } else {
+      out.writeUInt32LE((LZ4_UNCOMPRESSED | size) >>> 0, 0);
+      parts.push(out.subarray(0, 4), src.subarray(at, at + size));
+    }
+  }
+  parts.push(Buffer.alloc(4)); // end mark
+  return Buffer.concat(parts);
+}
+
+function snappyDecompress(buffer: Buffer): Buffer {
+  if (buffer.length < XERIAL_HEADER_BYTES || !buffer.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) return asBuffer(snappy.uncompress(buffer));
+  const blocks: Buffer[] = [];
+  for (let at = XERIAL_HEADER_BYTES; at < buffer.length; ) {
+    const size = buffer.readUInt32BE(at);
+    blocks.push(asBuffer(snappy.uncompress(buffer.subarray(at + 4, at + 4 + size))));
+    at += 4 + size;
+  }
+  return Buffer.concat(blocks);
+}
+
+const CODECS: Record<'Snappy' | 'LZ4' | 'ZSTD', Codec> = {
+  Snappy: {
+    compress: async ({ buffer }) => asBuffer(snappy.compress(buffer)),
+    decompress: async (buffer) => snappyDecompress(buffer),
+  },
+  LZ4: {
+    compress: async ({ buffer }) => lz4Frame(buffer),
+    decompress: async (buffer) => asBuffer(lz4.decompress(buffer)),
+  },
+  ZSTD: {
+    compress: () => Promise.reject(new Error('kafkajs cannot write zstd: use the librdkafka client (exporters.kafka.client) or another compression')),
+    decompress: async (buffer) => asBuffer(zstdDecompress(buffer)),
+  },
+};
+
+let registered = false;
+
+/** Lets every kafkajs client of the process read (and, but for zstd, write) snappy, lz4 and zstd batches. */
+export function registerKafkaCodecs(): void {
+  if (registered) return;
+  registered = true;
+  for (const [type, codec] of Object.entries(CODECS) as Array<[keyof typeof CODECS, Codec]>) kafkajs.CompressionCodecs[kafkajs.CompressionTypes[type]] = () => codec;
+}
