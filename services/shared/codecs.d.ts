@@ -5,7 +5,9 @@ declare module 'lz4js' {
   export function compressBound(n: number): number;
   /** Compresses src[sIndex, sIndex + sLength) into dst from 0; returns the bytes written (0: incompressible). */
   export function compressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, hashTable: Uint32Array): number;
-  const lz4: { decompress: typeof decompress; compressBound: typeof compressBound; compressBlock: typeof compressBlock };
+  /** Decompresses the block src[sIndex, sIndex + sLength) into dst from dIndex; returns the end index in dst. */
+  export function decompressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, dIndex: number): number;
+  const lz4: { decompress: typeof decompress; compressBound: typeof compressBound; compressBlock: typeof compressBlock; decompressBlock: typeof decompressBlock };
   export default lz4;
 }
 

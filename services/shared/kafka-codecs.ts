@@ -20,13 +20,17 @@ const asBuffer = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffse
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_BYTES = 16;
 
-// An lz4 frame as Kafka reads it (KafkaLZ4BlockInputStream): version 1 with independent blocks,
-// which lz4js' own frame writer does not declare (its blocks may refer to earlier ones).
+// lz4 frames as Kafka reads them (KafkaLZ4BlockInputStream): version 1 with independent blocks,
+// which lz4js' own frame writer does not declare (its blocks may refer to earlier ones). Both
+// directions reuse one table or block buffer: lz4js' frame reader allocates and zero-fills a block
+// of the frame's maximum size (4 MiB) for every record batch.
 const LZ4_MAGIC = 0x184d2204;
 const LZ4_FLG = 0x40 | 0x20; // version 01, block independence
 const LZ4_BD = 7 << 4; // blocks of up to 4 MiB
 const LZ4_BLOCK_BYTES = 4 << 20;
 const LZ4_UNCOMPRESSED = 0x80000000;
+const lz4Table = new Uint32Array(1 << 16);
+let lz4Block: Uint8Array | undefined;
 
 function lz4Frame(src: Buffer): Buffer {
   const parts: Buffer[] = [];
@@ -37,20 +41,46 @@ function lz4Frame(src: Buffer): Buffer {
   header[6] = (xxh32.hash(0, header, 4, 2) >>> 8) & 0xff;
   parts.push(header);
   for (let at = 0; at < src.length; at += LZ4_BLOCK_BYTES) {
-    const size = Math.min(LZ4_BLOCK_BYTES, src.length - at);
-    const out = Buffer.allocUnsafe(4 + lz4.compressBound(size));
-    // A table of its own per block: no match reaches into the block before.
-    const written = lz4.compressBlock(src, out.subarray(4), at, size, new Uint32Array(1 << 16));
-    if (written > 0 && written < size) {
+    const block = src.subarray(at, at + LZ4_BLOCK_BYTES);
+    const out = Buffer.allocUnsafe(4 + lz4.compressBound(block.length));
+    // Cleared per block: lz4js trusts an entry at the current position, which an earlier block's
+    // table can hold (a match at offset 0, which the broker rejects).
+    lz4Table.fill(0);
+    const written = lz4.compressBlock(block, out.subarray(4), 0, block.length, lz4Table);
+    if (written > 0 && written < block.length) {
       out.writeUInt32LE(written, 0);
       parts.push(out.subarray(0, 4 + written));
     } else {
-      out.writeUInt32LE((LZ4_UNCOMPRESSED | size) >>> 0, 0);
-      parts.push(out.subarray(0, 4), src.subarray(at, at + size));
+      out.writeUInt32LE((LZ4_UNCOMPRESSED | block.length) >>> 0, 0);
+      parts.push(out.subarray(0, 4), block);
     }
   }
   parts.push(Buffer.alloc(4)); // end mark
   return Buffer.concat(parts);
+}
+
+function lz4Unframe(src: Buffer): Buffer {
+  if (src.length < 7 || src.readUInt32LE(0) !== LZ4_MAGIC) throw new Error('lz4: not an lz4 frame');
+  const flg = src[4]!;
+  if ((flg & 0xc0) !== 0x40) throw new Error(`lz4: frame version ${flg >> 6}, not 1`);
+  // FLG, BD, the content size and dictionary id when present, the header checksum.
+  let at = 6 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1;
+  const blockChecksums = (flg & 0x10) !== 0;
+  const parts: Buffer[] = [];
+  for (;;) {
+    const word = src.readUInt32LE(at);
+    at += 4;
+    if (word === 0) break;
+    const size = word & 0x7fffffff;
+    if (at + size > src.length) throw new Error('lz4: truncated frame');
+    if ((word & LZ4_UNCOMPRESSED) !== 0) parts.push(Buffer.from(src.subarray(at, at + size)));
+    else {
+      lz4Block ??= new Uint8Array(LZ4_BLOCK_BYTES);
+      parts.push(Buffer.from(lz4Block.subarray(0, lz4.decompressBlock(src, lz4Block, at, size, 0))));
+    }
+    at += size + (blockChecksums ? 4 : 0);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 function snappyDecompress(buffer: Buffer): Buffer {
@@ -71,7 +101,7 @@ const CODECS: Record<'Snappy' | 'LZ4' | 'ZSTD', Codec> = {
   },
   LZ4: {
     compress: async ({ buffer }) => lz4Frame(buffer),
-    decompress: async (buffer) => asBuffer(lz4.decompress(buffer)),
+    decompress: async (buffer) => lz4Unframe(buffer),
   },
   ZSTD: {
     compress: () => Promise.reject(new Error('kafkajs cannot write zstd: use the librdkafka client (exporters.kafka.client) or another compression')),

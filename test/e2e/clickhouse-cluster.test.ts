@@ -15,7 +15,7 @@ import { GRAFANA_DIR } from '../../grafana/src/generate.js';
 import { clickhouseEnv } from '../harness/pipeline.js';
 import { type ClickHouseHandle, localUsers, openClickHouse } from '../../services/shared/clickhouse/client.js';
 import { LOCAL_SUFFIX } from '../../services/shared/clickhouse/cluster.js';
-import { migrate, renderMigrations, schemaLayout } from '../../services/shared/clickhouse/migrate.js';
+import { bootstrapStatements, migrate, renderMigrations, schemaLayout } from '../../services/shared/clickhouse/migrate.js';
 import { ClickHouseServer } from '../../services/shared/clickhouse/server.js';
 import { ADMIN_USER } from '../../services/shared/clickhouse/users.js';
 import { TelemetrySink } from '../../services/exporters/clickhouse/telemetry-sink.js';
@@ -150,8 +150,8 @@ describe('the schema on a two-shard cluster, real servers', () => {
   });
 
   it('renders the production form ON CLUSTER with replicated tables, every statement accepted by the engine parser', async () => {
-    const migrations = renderMigrations({ database: DB, ttlDays: 30 }, schemaLayout({ database: DB, ttlDays: 30, cluster: CLUSTER }));
-    const statements = migrations.flatMap((m) => m.statements);
+    const layout = schemaLayout({ database: DB, ttlDays: 30, cluster: CLUSTER });
+    const statements = [...bootstrapStatements(DB, layout), ...renderMigrations({ database: DB, ttlDays: 30 }, layout).flatMap((m) => m.statements)];
     for (const s of statements) {
       assert.match(s, new RegExp(`^(CREATE|ALTER) [^(]*? ON CLUSTER ${CLUSTER}\\b`), s.split('\n')[0]);
       assert.doesNotMatch(s, /non_replicated_deduplication_window/);
@@ -160,6 +160,7 @@ describe('the schema on a two-shard cluster, real servers', () => {
     }
     const local = statements.filter((s) => new RegExp(`^CREATE TABLE IF NOT EXISTS ${DB}\\.\\w+${LOCAL_SUFFIX} `).test(s));
     assert.equal(local.length, 9, 'nine tables, each with a local table');
+    assert.match(statements[1]!, /schema_migrations ON CLUSTER tracehouse .*ENGINE = ReplicatedMergeTree\('\/clickhouse\/tables\/\{database\}\/\{table\}', '\{replica\}'\)/);
     for (const s of local) assert.match(s, /ENGINE = Replicated(Aggregating)?MergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'\)/);
     for (const table of ['spans_raw', 'events_raw', 'logs_raw']) assert.ok(statements.some((s) => s.includes(`${DB}.${table} ON CLUSTER ${CLUSTER} AS ${DB}.${table}${LOCAL_SUFFIX} ENGINE = Distributed('${CLUSTER}', '${DB}', '${table}${LOCAL_SUFFIX}', cityHash64(trace_id`)), table);
     for (const s of statements.filter((x) => x.startsWith('CREATE MATERIALIZED VIEW'))) assert.doesNotMatch(s.replace(new RegExp(`${DB}\\.\\w+${LOCAL_SUFFIX}`, 'g'), ''), new RegExp(`${DB}\\.(spans_raw|logs_raw|\\w+_minute|trace_index|ingest_watermark)\\b`), 'a view reads and writes local tables only');

@@ -19,7 +19,7 @@ describe('config', () => {
     const logs = resolveConfig({}, { KAFKA_LOGS_TOPIC: 'l', KAFKA_GROUP_ID: 'g', KAFKA_ENCODING: 'otlp_json' });
     assert.deepEqual([logs.exporters.kafka.logsTopic, logs.receivers.kafka.logs], ['l', { topic: 'l', encoding: 'otlp_json', groupId: 'g-logs' }]);
     assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxConcurrentFlushes], [60_000, 1000, 1]);
-    assert.deepEqual([c.exporters.kafka.producerClient, c.exporters.kafka.lingerMs, c.exporters.kafka.compression], ['auto', 5, 'none']);
+    assert.deepEqual([c.exporters.kafka.producerClient, c.exporters.kafka.lingerMs, c.exporters.kafka.compression], ['auto', 5, 'lz4']);
     assert.deepEqual([c.exporters.clickhouse.url, c.exporters.clickhouse.dataDir, c.exporters.clickhouse.database, c.exporters.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store', 'logs/ingest', 'logs/store']);
     assert.deepEqual(c.exporters.clickhouse.server, { httpPort: 8123, tcpPort: 9000 });

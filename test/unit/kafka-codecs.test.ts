@@ -18,6 +18,12 @@ describe('kafka codecs (snappy, lz4, zstd) registered into kafkajs', () => {
       const codec = CompressionCodecs[type]();
       for (const sample of samples) assert.ok((await codec.decompress(await codec.compress({ buffer: sample }))).equals(sample), `codec ${type}, ${sample.length} bytes`);
     }
+    // One batch after another: nothing of an earlier batch leaks into the next one's frame.
+    const lz4Codec = CompressionCodecs[CompressionTypes.LZ4]();
+    const next = Buffer.from(repetitive.subarray(0, 50_000).toString().replace(/gpt-4o/g, 'claude'));
+    for (const sample of [repetitive.subarray(0, 60_000), next, repetitive.subarray(7, 50_007)]) {
+      assert.ok(Buffer.from(lz4.decompress(await lz4Codec.compress({ buffer: sample }))).equals(sample), 'a batch after another');
+    }
     const framed = await CompressionCodecs[CompressionTypes.LZ4]().compress({ buffer: repetitive });
     assert.ok(framed.length < repetitive.length / 20, 'compressed');
     assert.equal(framed[4], 0x60, 'lz4 frame: version 1, independent blocks (Kafka refuses dependent ones)');

@@ -63,6 +63,17 @@ export function renderMigrations(params: SchemaParams, layout: ClusterLayout | u
   return migrations.map((m, i) => ({ ...m, statements: rendered[i]! }));
 }
 
+/** What migrate() runs before reading what was applied: the database and the schema_migrations table. */
+export function bootstrapStatements(database: string, layout: ClusterLayout | undefined): string[] {
+  const on = onClusterClause(layout);
+  // On a cluster, one replica group over every node (no {shard} in the path): any node knows what was applied.
+  const engine = layout?.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')` : 'MergeTree';
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${database}${on}`,
+    `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations${on} (version UInt32, name String, checksum String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = ${engine} ORDER BY version`,
+  ];
+}
+
 /**
  * Applies what is not applied yet. With a cluster (`layout`, by default from params.cluster) every
  * statement carries ON CLUSTER, so one node applies it to all; `{ onCluster: false }` applies one
@@ -71,13 +82,7 @@ export function renderMigrations(params: SchemaParams, layout: ClusterLayout | u
 export async function migrate(client: ClickHouseClient, params: SchemaParams, log: Logger, layout = schemaLayout(params)): Promise<number[]> {
   const migrations = renderMigrations(params, layout);
   const db = params.database;
-  const on = onClusterClause(layout);
-  // On a cluster, one replica group over every node (no {shard} in the path): any node knows what was applied.
-  const engine = layout?.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')` : 'MergeTree';
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}${on}` });
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations${on} (version UInt32, name String, checksum String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = ${engine} ORDER BY version`,
-  });
+  for (const query of bootstrapStatements(db, layout)) await client.command({ query });
   const rs = await client.query({ query: `SELECT DISTINCT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
   const done = new Set((await rs.json<{ version: number | string }>()).map((r) => Number(r.version)));
   const applied: number[] = [];
