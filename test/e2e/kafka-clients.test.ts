@@ -5,6 +5,7 @@
 // when it loads and says so when it falls back to kafkajs; the consumer reads batches written with
 // every compression either client writes.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import kafkajs, { Kafka } from 'kafkajs';
 import { COMPRESSIONS, type Compression } from '../../services/exporters/kafka/config.js';
@@ -137,7 +138,8 @@ describe('Kafka producer clients', () => {
     it(`answers 413 for a span larger than a Kafka message, and keeps serving (${producerClient})`, async () => {
       const receiver = await startTestPipeline('receiver', testConfig({ receivers: { otlp: { limits: { max_attribute_value_bytes: 4 * 1024 * 1024 } } }, exporters: { kafka: { client: producerClient } } }));
       try {
-        const big = { key: 'gen_ai.prompt', value: { stringValue: 'x'.repeat(1_500_000) } };
+        // Incompressible: the broker's limit is on the compressed batch (lz4 by default).
+        const big = { key: 'gen_ai.prompt', value: { stringValue: randomBytes(1_200_000).toString('base64') } };
         const body = (attributes: object[]) =>
           JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'llm', startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n), attributes }] }] }] });
         const post = (text: string) => fetch(`${receiver.url}/v1/traces`, { method: 'POST', body: text, headers: { 'content-type': 'application/json' } });

@@ -5,6 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { type Mode, type RunningApp, startApp } from '../../services/app.js';
 import { type Config, resolveConfig } from '../../services/config.js';
 import { createLogger } from '../../services/shared/log.js';
+import { registerKafkaCodecs } from '../../services/shared/kafka-codecs.js';
+
+// Tests read what the services wrote (lz4 batches by default) with kafkajs clients of their own.
+registerKafkaCodecs();
 
 export interface TestPipeline {
   app: RunningApp;
