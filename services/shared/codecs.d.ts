@@ -1,4 +1,4 @@
-// The two pure-JavaScript codec packages ship no types; what kafka-codecs.ts uses of them.
+// The two pure-JavaScript codec packages ship no types; what kafka-codecs.ts and its test use of them.
 declare module 'lz4js' {
   /** The content of the lz4 frame `src`. */
   export function decompress(src: Uint8Array): Uint8Array;

@@ -1,5 +1,6 @@
-// kafkajs wiring shared by the receiver (producer) and the consumer: one client factory whose
-// logs go through our JSON logger, and idempotent topic creation.
+// kafkajs wiring shared by the receiver (producer) and the consumer: one client factory whose logs
+// go through our JSON logger and whose clients read every compression (kafka-codecs.ts), and
+// idempotent topic creation.
 import kafkajs, { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Section } from './config.js';
 import type { Logger } from './log.js';

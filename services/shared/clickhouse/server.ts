@@ -27,7 +27,7 @@ export interface ServerOptions {
   usersXml: string;
   /** More users files, merged from users.d as a server merges them (the compose stack's file, in a test). */
   usersFiles?: string[];
-  /** More top-level config.xml elements (remote_servers and macros, for a test's cluster). */
+  /** More top-level config.xml elements (a test cluster's remote_servers). */
   configXml?: string;
   /** Environment of the server process (users files read `from_env` passwords from it). */
   env?: Record<string, string>;
