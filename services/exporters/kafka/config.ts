@@ -27,7 +27,7 @@ export interface KafkaExporterConfig extends KafkaConnection {
   lingerMs: number;
   /**
    * `producer.compression` (the Collector's default is none; ours lz4: a sixth of the bytes on the
-   * topic for no more CPU, README, Benchmark). The consumer reads every one (shared/kafka-codecs.ts).
+   * topic for about the same CPU: README, Benchmark). The consumer reads every one (shared/kafka-codecs.ts).
    */
   compression: Compression;
   /** Messages written per trace with the lowercase hex trace id as key (the Collector's partition_traces_by_id). */
