@@ -66,9 +66,7 @@ export interface BatchLimits {
   maxRows: number;
   /** ...or this long after its first row (ten times as long while a Kafka partition lags: Batcher.setBehind). */
   maxDelayMs: number;
-  /** INSERTs at once across the Kafka receiver's partitions; a due batch waits (and grows) for a free one. */
-  maxConcurrentFlushes: number;
-  /** Rows a partition buffers before its reader waits: the most a waiting batch grows to (about). */
+  /** Rows a Kafka receiver buffers or has in flight before its readers wait: the most a waiting batch grows to (about). */
   maxBufferedRows: number;
 }
 

@@ -18,7 +18,6 @@ export const batchProcessorFactory = {
     return {
       maxRows,
       maxDelayMs: section.duration('timeout', 1000, 'BATCH_TIMEOUT', { positive: true }),
-      maxConcurrentFlushes: section.int('max_concurrent_flushes', 1, 'BATCH_MAX_CONCURRENT_FLUSHES', 1),
       maxBufferedRows,
     };
   },

@@ -2,39 +2,14 @@
 // waited maxDelayMs, whichever comes first; then one flush runs. Flushes never overlap, so a caller
 // that commits after each flush (Kafka offsets) commits in order. add() resolves once the flush
 // holding those items has succeeded and rejects if it failed: callers ack only then.
-// Batchers may share FlushLanes, a cap on flushes running at once across them: a batch due while
-// every lane is busy stays open and keeps growing until a lane frees. Under load that turns many
-// small INSERTs into few large ones (each INSERT has a fixed cost in ClickHouse: parts, views).
+// A batch due while a flush runs stays open and keeps growing until that flush ends: under load that
+// turns many small INSERTs into few large ones (each INSERT has a fixed cost in ClickHouse: parts, views).
 // A caller reading a backlog (a Kafka partition that lags) marks the batcher behind: the time rule
 // then waits BEHIND_DELAY_FACTOR times longer, so batches fill to their size while there is data to
 // fill them (the rows are late anyway) instead of leaving by the clock at a fraction of it.
 
 /** How much longer the time rule waits while the caller reads a backlog. */
 export const BEHIND_DELAY_FACTOR = 10;
-
-/** At most `lanes` flushes at once, among the batchers sharing this; the rest wait in order. */
-export class FlushLanes {
-  private free: number;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(lanes: number) {
-    this.free = lanes;
-  }
-
-  acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
-    return new Promise((granted) => this.waiting.push(granted));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
 
 /** The clock a batcher reads; a model test drives a virtual one. */
 export interface Timers {
@@ -54,7 +29,6 @@ export interface BatcherOptions<T> {
   maxDelayMs: number;
   weight: (item: T) => number;
   flush: (items: T[]) => Promise<void>;
-  lanes?: FlushLanes;
   timers?: Timers;
 }
 
@@ -171,24 +145,22 @@ export class Batcher<T> {
     this.timer = null;
   }
 
-  /** Starts a flush of the pending batch when it is due and none is running (or waiting for a lane). */
+  /** Starts a flush of the pending batch when it is due and none is running. */
   private kick(force = false): void {
     const batch = this.pending;
     if (this.inFlight !== null || batch === null || (this.held && !force)) return;
     if (!force && batch.weight < this.opts.maxWeight && this.timers.now() - batch.openedAt < this.maxDelayMs) return this.arm();
     this.disarm();
-    const lanes = this.opts.lanes;
-    this.inFlight = (lanes ? lanes.acquire() : Promise.resolve())
+    this.inFlight = Promise.resolve()
       .then(() => this.flushPending(force))
       .finally(() => {
-        lanes?.release();
         this.inFlight = null;
         this.inFlightWeight = 0;
         if (this.pending !== null) this.kick();
       });
   }
 
-  /** The batch is cut here, once a lane is granted: what arrived while waiting goes with it. */
+  /** The batch is cut here, a turn of the event loop after it was due: what arrived meanwhile goes with it. */
   private async flushPending(forced: boolean): Promise<void> {
     const batch = this.pending;
     // Held meanwhile (a batch being rebuilt exactly): only a forced flush may cut it.

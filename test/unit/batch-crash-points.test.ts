@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BatchSink } from '../../services/component/component.js';
-import { type Committed, type LogMessage, type OffsetStore, PartitionBatches, type PartitionBatchesOptions, type ReadControl, dedupToken, pendingMetadata } from '../../services/receivers/kafka/partition-batches.js';
+import { type Committed, type LogMessage, type OffsetCommit, type OffsetStore, PartitionBatches, type PartitionBatchesOptions, type PartitionRange, type ReadControl, dedupToken, pendingMetadata } from '../../services/receivers/kafka/partition-batches.js';
 import type { Timers } from '../../services/shared/batcher.js';
 import { ConfigError } from '../../services/shared/config-error.js';
 import { PermanentError } from '../../services/shared/errors.js';
@@ -20,7 +20,7 @@ const MESSAGES = 10;
 // batches' worth is buffered or in flight, until that flush ends, so the next one is 8-9. The crash
 // points hit batch 1, 8-9.
 const BATCH = 4;
-const CRASHED = { first: 8n, last: 9n };
+const CRASHED = [{ partition: 0, first: 8n, last: 9n }];
 
 type Step = 'marker' | 'insert' | 'final';
 /** Where the first owner dies: before or after the request of that step took effect. */
@@ -33,7 +33,9 @@ class FakeLog implements OffsetStore {
 
   constructor(private readonly crash: () => ((step: Step, apply: () => void) => Promise<void>) | null) {}
 
-  async commit(_partition: number, offset: bigint, metadata: string): Promise<void> {
+  async commit(offsets: readonly OffsetCommit[]): Promise<void> {
+    assert.deepEqual(offsets.map((o) => o.partition), [0]);
+    const { offset, metadata } = offsets[0]!;
     const apply = (): void => {
       this.stored = { offset, metadata };
       this.commits.push({ offset, metadata });
@@ -49,6 +51,10 @@ class FakeLog implements OffsetStore {
 
   seek(_partition: number, offset: bigint): void {
     this.position = offset;
+  }
+
+  async read(ranges: readonly PartitionRange[]): Promise<Map<number, LogMessage[]>> {
+    return new Map(ranges.map((r) => [r.partition, messages(r.first).filter((m) => BigInt(m.offset) <= r.last)]));
   }
 
   get committedOffset(): bigint | null {
@@ -115,7 +121,6 @@ function owner(log: FakeLog, sink: Pick<BatchSink<number[]>, 'insert'>, registry
     topic: TOPIC,
     maxRows: BATCH,
     maxDelayMs: 20,
-    maxConcurrentFlushes: 1,
     maxBufferedRows: 2 * BATCH,
     offsets: log,
     sink,
@@ -212,7 +217,7 @@ describe('exactly-once batches at each crash point', () => {
     assertExactlyOnce(r);
     assert.equal(r.rebuilt, 1);
     assert.equal(r.clickhouse.dedupHits, 1, 'the second INSERT of offsets 8-9 was a dedup hit');
-    assert.equal(r.clickhouse.tokens.filter((t) => t === dedupToken(TOPIC, 0, CRASHED)).length, 1);
+    assert.equal(r.clickhouse.tokens.filter((t) => t === dedupToken(TOPIC, CRASHED)).length, 1);
   });
 
   it('dies before its final commit reached the coordinator: the marker is still current, so the range is rebuilt and deduplicated', async () => {
@@ -232,7 +237,7 @@ describe('exactly-once batches at each crash point', () => {
   it('rebuilds a pending range larger than its own buffer bound (left by an owner with larger batches) instead of waiting on it forever', async () => {
     const log = new FakeLog(() => null);
     const clickhouse = new FakeClickHouse(() => null);
-    await log.commit(0, 0n, pendingMetadata({ first: 0n, last: 7n }));
+    await log.commit([{ partition: 0, offset: 0n, metadata: pendingMetadata([{ partition: 0, first: 0n, last: 7n }]) }]);
     const registry = new Registry();
     const small = owner(log, clickhouse, registry, () => true, undefined, { maxRows: 1, maxBufferedRows: 2 });
     await small.assign([0]);
@@ -247,7 +252,7 @@ describe('exactly-once batches at each crash point', () => {
       clearTimeout(timer);
     }
     assertExactlyOnce({ log, clickhouse });
-    assert.equal(clickhouse.tokens[0], dedupToken(TOPIC, 0, { first: 0n, last: 7n }), 'the range went in as one INSERT, with its own token');
+    assert.equal(clickhouse.tokens[0], dedupToken(TOPIC, [{ partition: 0, first: 0n, last: 7n }]), 'the range went in as one INSERT, with its own token');
   });
 
   it('a batch ClickHouse refuses for good goes message by message; the refused ones are dead-lettered, the rest stored once', async () => {

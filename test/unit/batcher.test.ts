@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BEHIND_DELAY_FACTOR, Batcher, FlushLanes } from '../../services/shared/batcher.js';
+import { BEHIND_DELAY_FACTOR, Batcher } from '../../services/shared/batcher.js';
 
 function recorder(delayMs = 0, failFirst = 0) {
   const flushes: number[][] = [];
@@ -113,33 +113,5 @@ describe('Batcher', () => {
     await assert.rejects(pending, /reassigned/);
     await b.flush();
     assert.deepEqual(rec.flushes, []);
-  });
-
-  it('shares flush lanes: a batch due while the lane is busy keeps growing, and is cut when the lane frees', async () => {
-    const lanes = new FlushLanes(1);
-    const flushes: Array<[string, number[]]> = [];
-    let concurrent = 0;
-    let maxConcurrent = 0;
-    const make = (name: string) =>
-      new Batcher<number>({
-        maxWeight: 2,
-        maxDelayMs: 60_000,
-        weight: () => 1,
-        lanes,
-        flush: async (items) => {
-          maxConcurrent = Math.max(maxConcurrent, ++concurrent);
-          await new Promise((r) => setTimeout(r, 50));
-          concurrent--;
-          flushes.push([name, items]);
-        },
-      });
-    const [a, b] = [make('a'), make('b')];
-    const first = a.add([1, 2]);
-    const due = b.add([10, 11]);
-    // Added while b's due batch waits for the lane: it joins that batch.
-    const late = b.add([12]);
-    await Promise.all([first, due, late]);
-    assert.equal(maxConcurrent, 1);
-    assert.deepEqual(flushes, [['a', [1, 2]], ['b', [10, 11, 12]]]);
   });
 });

@@ -18,7 +18,7 @@ describe('config', () => {
     assert.deepEqual(c.receivers.kafka.logs, { topic: 'otel-logs', encoding: 'otlp_proto', groupId: 'tracehouse-consumer-logs' });
     const logs = resolveConfig({}, { KAFKA_LOGS_TOPIC: 'l', KAFKA_GROUP_ID: 'g', KAFKA_ENCODING: 'otlp_json' });
     assert.deepEqual([logs.exporters.kafka.logsTopic, logs.receivers.kafka.logs], ['l', { topic: 'l', encoding: 'otlp_json', groupId: 'g-logs' }]);
-    assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxConcurrentFlushes], [60_000, 1000, 1]);
+    assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxBufferedRows], [60_000, 1000, 120_000]);
     assert.deepEqual([c.exporters.kafka.producerClient, c.exporters.kafka.lingerMs, c.exporters.kafka.compression], ['auto', 5, 'lz4']);
     assert.deepEqual([c.exporters.clickhouse.url, c.exporters.clickhouse.dataDir, c.exporters.clickhouse.database, c.exporters.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store', 'logs/ingest', 'logs/store']);
@@ -70,9 +70,9 @@ describe('config', () => {
     const c = resolveConfig(
       { exporters: { kafka: { brokers: ['file:9092'] } } },
       { KAFKA_BROKERS: 'a:1, b:2', CLICKHOUSE_URL: 'http://ch:8123', OTLP_HTTP_ENDPOINT: ':4000', BATCH_MAX_ROWS: '50', BATCH_TIMEOUT: '250ms', CLICKHOUSE_TTL_DAYS: '7', TRACEHOUSE_DEFAULT_TENANT: 'solo',
-        BATCH_MAX_CONCURRENT_FLUSHES: '3', KAFKA_PRODUCER_CLIENT: 'librdkafka', KAFKA_TOPIC_PARTITIONS: '2', KAFKA_PRODUCER_LINGER: '0ms' },
+        KAFKA_PRODUCER_CLIENT: 'librdkafka', KAFKA_TOPIC_PARTITIONS: '2', KAFKA_PRODUCER_LINGER: '0ms' },
     );
-    assert.deepEqual([c.processors.batch.maxConcurrentFlushes, c.exporters.kafka.producerClient, c.exporters.kafka.partitions, c.exporters.kafka.lingerMs], [3, 'librdkafka', 2, 0]);
+    assert.deepEqual([c.processors.batch.maxDelayMs, c.exporters.kafka.producerClient, c.exporters.kafka.partitions, c.exporters.kafka.lingerMs], [250, 'librdkafka', 2, 0]);
     assert.equal(resolveConfig({ exporters: { kafka: { producer: { linger: '20ms' } } } }, {}).exporters.kafka.lingerMs, 20);
     assert.throws(() => resolveConfig({ exporters: { kafka: { producer: { linger: 'soon' } } } }, {}), /exporters\.kafka\.producer\.linger/);
     assert.throws(() => resolveConfig({ exporters: { kafka: { timeout: '1s', producer: { linger: '2s' } } } }, {}), /exporters\.kafka\.producer\.linger .*must be less than exporters\.kafka\.timeout \(1000 ms\), got 2000 ms/);
@@ -110,7 +110,6 @@ describe('config', () => {
   it('refuses bad values with a message naming the key', () => {
     assert.throws(() => resolveConfig({ receivers: { kafka: { encoding: 'avro' } } }, {}), /receivers.kafka.encoding/);
     assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 0 } } }, {}), /send_batch_size/);
-    assert.throws(() => resolveConfig({ processors: { batch: { max_concurrent_flushes: 0 } } }, {}), /max_concurrent_flushes/);
     assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 100, send_batch_max_size: 99 } } }, {}), /^ConfigError: processors\.batch\.send_batch_max_size must be at least send_batch_size \(100\)$/);
     assert.equal(resolveConfig({ processors: { batch: { send_batch_size: 100 } } }, {}).processors.batch.maxBufferedRows, 200);
     assert.throws(() => resolveConfig({ processors: { batch: { timeout: '0s' } } }, {}), /^ConfigError: processors\.batch\.timeout must be more than 0$/);
@@ -133,7 +132,7 @@ describe('config', () => {
 
   it('a bad environment value names the variable', () => {
     assert.throws(() => resolveConfig({}, { BATCH_MAX_ROWS: 'abc' }), /^ConfigError: BATCH_MAX_ROWS must be a non-negative integer, got "abc"$/);
-    for (const name of ['KAFKA_TOPIC_PARTITIONS', 'TRACEHOUSE_CONTENT_MAX_BYTES', 'BATCH_MAX_CONCURRENT_FLUSHES', 'CLICKHOUSE_TTL_DAYS', 'CLICKHOUSE_TCP_PORT']) {
+    for (const name of ['KAFKA_TOPIC_PARTITIONS', 'TRACEHOUSE_CONTENT_MAX_BYTES', 'BATCH_MAX_ROWS', 'CLICKHOUSE_TTL_DAYS', 'CLICKHOUSE_TCP_PORT']) {
       assert.throws(() => resolveConfig({}, { [name]: '-1' }), new RegExp(`^ConfigError: ${name} must be`), name);
     }
   });

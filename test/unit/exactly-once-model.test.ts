@@ -74,8 +74,9 @@ class World {
   readonly inserted = new Map<string, number>();
   readonly maxRows: number;
   readonly maxDelayMs: number;
-  readonly lanes: number;
   faults = true;
+  /** Rebuilds that read a partition another member owned. */
+  foreignReads = 0;
   /** What happened, for the message of a failing schedule. */
   readonly trace: string[] = [];
 
@@ -83,7 +84,6 @@ class World {
     this.random = rng(seed);
     this.maxRows = 1 + Math.floor(this.random() * 8);
     this.maxDelayMs = 1 + Math.floor(this.random() * 40);
-    this.lanes = 1 + Math.floor(this.random() * 2);
   }
 
   pick<T>(items: readonly T[]): T | undefined {
@@ -120,7 +120,7 @@ class World {
 
   offsetStore(m: Member): OffsetStore {
     return {
-      commit: (partition, offset, metadata) => {
+      commit: (offsets) => {
         // The client checks its epoch before sending; a down client sends nothing.
         if (m.down) return Promise.reject(new Error('commit not confirmed'));
         const sentUnder = m.generation;
@@ -128,13 +128,28 @@ class World {
           m,
           () => {
             if (sentUnder !== this.generation || !this.group.includes(m)) return false;
-            this.trace.push(`m${m.id} commit p${partition} ${offset} ${metadata}`);
-            this.committed.set(partition, { offset, metadata });
+            // One OffsetCommit request is one append to __consumer_offsets: all of it or nothing.
+            for (const { partition, offset, metadata } of offsets) {
+              this.trace.push(`m${m.id} commit p${partition} ${offset} ${metadata}`);
+              this.committed.set(partition, { offset, metadata });
+            }
             return true;
           },
           () => undefined,
         );
       },
+      read: (ranges) =>
+        this.request(m, () => true, () => {
+          this.trace.push(`m${m.id} reads ranges ${ranges.map((r) => `${r.partition}:${r.first}-${r.last}`).join(',')}`);
+          if (ranges.some((r) => !m.partitions.includes(r.partition))) this.foreignReads++;
+          const out = new Map<number, LogMessage[]>();
+          for (const r of ranges) {
+            const messages: LogMessage[] = [];
+            for (let o = r.first; o <= r.last && o < this.logEnd[r.partition]!; o++) messages.push({ offset: String(o), key: Buffer.from(`${r.partition}:${o}`), value: null });
+            out.set(r.partition, messages);
+          }
+          return out;
+        }),
       committed: (partitions) =>
         this.request(m, () => true, () => {
           this.trace.push(`m${m.id} reads offsets ${JSON.stringify([...this.committed].map(([p, c]) => `${p}:${c.offset}:${c.metadata}`))}`);
@@ -155,7 +170,6 @@ class World {
       topic: 't',
       maxRows: this.maxRows,
       maxDelayMs: this.maxDelayMs,
-      maxConcurrentFlushes: this.lanes,
       maxBufferedRows: 2 * this.maxRows,
       fatal: (err) => assert.fail(err),
       offsets: this.offsetStore(m),
@@ -353,23 +367,30 @@ async function runSchedule(seed: number): Promise<{ world: World; steps: number 
 }
 
 describe('exactly-once batch protocol, model test', () => {
-  it(`inserts every offset exactly once under ${SCHEDULES} random schedules of rebalances, lost answers, client crashes and SIGKILLs`, async () => {
+  it(`inserts every offset exactly once under ${SCHEDULES} random schedules of rebalances, lost answers, client crashes and SIGKILLs`, async (t) => {
     let totalOffsets = 0n;
     let batches = 0;
+    let multiPartition = 0;
+    let foreignReads = 0;
     for (let seed = 1; seed <= SCHEDULES; seed++) {
       const { world } = await runSchedule(seed);
       assert.ok(world.settled(), `seed ${seed}: the group did not commit the whole log (committed ${JSON.stringify([...world.committed].map(([p, c]) => [p, String(c.offset), c.metadata]))}, ends ${world.logEnd.map(String)})`);
       for (let p = 0; p < PARTITIONS; p++) {
         for (let o = 0n; o < world.logEnd[p]!; o++) {
           const n = world.inserted.get(`${p}:${o}`) ?? 0;
-          assert.equal(n, 1, `seed ${seed}: partition ${p} offset ${o} inserted ${n} times (batch size ${world.maxRows}, delay ${world.maxDelayMs} ms, lanes ${world.lanes}):\n${world.trace.join('\n')}`);
+          assert.equal(n, 1, `seed ${seed}: partition ${p} offset ${o} inserted ${n} times (batch size ${world.maxRows}, delay ${world.maxDelayMs} ms):\n${world.trace.join('\n')}`);
         }
         totalOffsets += world.logEnd[p]!;
       }
       batches += world.tokens.size;
+      multiPartition += [...world.tokens].filter((t) => t.includes(',')).length;
+      foreignReads += world.foreignReads;
     }
     // The schedules must exercise the protocol, not idle through it.
     assert.ok(totalOffsets > BigInt(SCHEDULES) * 20n, `offsets produced: ${totalOffsets}`);
     assert.ok(batches > SCHEDULES, `batches written: ${batches}`);
+    assert.ok(multiPartition > SCHEDULES / 2, `batches of more than one partition: ${multiPartition}`);
+    assert.ok(foreignReads > SCHEDULES / 100, `rebuilds reading partitions of another member: ${foreignReads}`);
+    t.diagnostic(`${batches} batches, ${multiPartition} of several partitions, ${foreignReads} rebuilds reading another member's partitions`);
   });
 });

@@ -11,17 +11,24 @@
 // - a crash it does not restart from (group coordinator not found) leaves the consumer stopped for
 //   good; this source then restarts it itself, with backoff.
 // Every rebalance, crash and join fences the batches of the assignment before it.
+import { randomUUID } from 'node:crypto';
 import { type Admin, type Consumer, type EachBatchPayload, type Kafka, type PartitionOffset, Partitioners, type Producer } from 'kafkajs';
 import type { KafkaReceiverConfig } from './config.js';
 import { ensureTopic } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/log.js';
 import type { Registry } from '../../shared/metrics.js';
-import type { BatchProtocol, Committed, LogMessage, OffsetStore } from './partition-batches.js';
+import type { BatchProtocol, Committed, LogMessage, OffsetCommit, OffsetStore, PartitionRange } from './partition-batches.js';
 
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 10_000;
 const DEAD_LETTERS_LOGGED = 10;
 const DEAD_LETTER_SUMMARY_EVERY = 1000;
+// Compressed bytes: with lz4 (the receiver's default) 1 MiB holds ~6 MB of messages; 4 MiB kept
+// ~100 MB more in a consumer at full speed for no less CPU (README, Benchmark).
+const FETCH_BYTES_PER_PARTITION = 1024 * 1024;
+/** Joining a group of its own takes group.initial.rebalance.delay.ms (3 s by default) before the first fetch. */
+const REBUILD_READ_TIMEOUT_MS = 60_000;
+const FIRST_READ_WAIT_MS = 10_000;
 
 export function deadLetterTopic(topic: string): string {
   return `${topic}-dlq`;
@@ -29,8 +36,8 @@ export function deadLetterTopic(topic: string): string {
 
 /** A commit kafkajs did not deliver to the group coordinator (retryable: the batch is read again). */
 export class CommitNotConfirmedError extends Error {
-  constructor(partition: number, offset: bigint) {
-    super(`commit of offset ${offset} on partition ${partition} was not confirmed by the group coordinator`);
+  constructor(offsets: readonly OffsetCommit[]) {
+    super(`commit of ${offsets.map((o) => `partition ${o.partition} offset ${o.offset}`).join(', ')} was not confirmed by the group coordinator`);
     this.name = 'CommitNotConfirmedError';
   }
 }
@@ -48,6 +55,8 @@ export class KafkaSource implements OffsetStore {
   private assignmentReady: Promise<void> = Promise.resolve();
   /** The commit function of the consumer group that delivered this epoch's reads. */
   private commitVia: { epoch: number; commit: CommitVia } | null = null;
+  /** Commits waiting for the first read of their epoch (commitOfEpoch). */
+  private readonly firstRead: Array<() => void> = [];
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private deadLetterCount = 0;
@@ -93,9 +102,7 @@ export class KafkaSource implements OffsetStore {
       sessionTimeout: cfg.sessionTimeoutMs,
       rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 10_000),
       heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
-      // Compressed bytes: with lz4 (the receiver's default) 1 MiB holds ~6 MB of messages; 4 MiB kept
-      // ~100 MB more in a consumer at full speed for no less CPU (README, Benchmark).
-      maxBytesPerPartition: 1024 * 1024,
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
     });
     const { GROUP_JOIN, REBALANCING, CRASH } = consumer.events;
     consumer.on(REBALANCING, () => {
@@ -147,24 +154,45 @@ export class KafkaSource implements OffsetStore {
     }, wait);
   }
 
-  async commit(partition: number, offset: bigint, metadata: string): Promise<void> {
-    const via = this.commitVia;
-    if (via === null || via.epoch !== this.batches!.epoch) throw new CommitNotConfirmedError(partition, offset);
-    const wanted = String(offset);
-    let confirmed = false;
+  async commit(offsets: readonly OffsetCommit[]): Promise<void> {
+    const via = await this.commitOfEpoch(this.batches!.epoch);
+    if (via === null) throw new CommitNotConfirmedError(offsets);
+    const wanted = new Map(offsets.map((o) => [o.partition, String(o.offset)]));
+    const confirmed = new Set<number>();
     const stopListening = this.consumer.on(this.consumer.events.COMMIT_OFFSETS, (e) => {
       for (const t of e.payload.topics) {
-        if (t.topic === this.cfg.topic && t.partitions.some((p) => p.partition === partition && String(p.offset) === wanted)) confirmed = true;
+        if (t.topic !== this.cfg.topic) continue;
+        for (const p of t.partitions) if (wanted.get(p.partition) === String(p.offset)) confirmed.add(p.partition);
       }
     });
     try {
       // kafkajs sends `metadata` with each partition; its type does not declare it.
-      const entry: PartitionOffset & { metadata: string } = { partition, offset: wanted, metadata };
-      await via.commit({ topics: [{ topic: this.cfg.topic, partitions: [entry] }] });
+      const partitions: Array<PartitionOffset & { metadata: string }> = offsets.map((o) => ({ partition: o.partition, offset: String(o.offset), metadata: o.metadata }));
+      await via({ topics: [{ topic: this.cfg.topic, partitions }] });
     } finally {
       stopListening();
     }
-    if (!confirmed) throw new CommitNotConfirmedError(partition, offset);
+    if (confirmed.size !== wanted.size) throw new CommitNotConfirmedError(offsets);
+  }
+
+  /**
+   * The commit function of the epoch's reads. A rebuilt batch may commit before the epoch's first
+   * read arrives (its partitions are read again from the committed offset, so one does): wait for
+   * it a while. Null when the epoch ended first or none came.
+   */
+  private async commitOfEpoch(epoch: number): Promise<CommitVia | null> {
+    const deadline = Date.now() + FIRST_READ_WAIT_MS;
+    while (this.commitVia?.epoch !== epoch) {
+      if (epoch !== this.batches!.epoch || Date.now() >= deadline || !this.running) return null;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.firstRead.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.commitVia.commit;
   }
 
   async committed(partitions: readonly number[]): Promise<Map<number, Committed>> {
@@ -179,6 +207,54 @@ export class KafkaSource implements OffsetStore {
 
   seek(partition: number, offset: bigint): void {
     if (this.running) this.consumer.seek({ topic: this.cfg.topic, partition, offset: String(offset) });
+  }
+
+  /**
+   * Reads offset ranges whoever owns their partitions, to rebuild a pending batch. kafkajs reads
+   * only through a consumer group: this one is a group of one member of its own, which commits
+   * nothing and is deleted after.
+   */
+  async read(ranges: readonly PartitionRange[]): Promise<Map<number, LogMessage[]>> {
+    const groupId = `${this.cfg.groupId}-rebuild-${randomUUID()}`;
+    const reader = this.kafka.consumer({ groupId, sessionTimeout: this.cfg.sessionTimeoutMs, maxBytesPerPartition: FETCH_BYTES_PER_PARTITION, allowAutoTopicCreation: false });
+    const wanted = new Map(ranges.map((r) => [r.partition, r]));
+    const out = new Map<number, LogMessage[]>(ranges.map((r) => [r.partition, []]));
+    const left = new Set(wanted.keys());
+    let finish!: (err?: Error) => void;
+    const finished = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
+    const timer = setTimeout(() => finish(new Error(`reading offsets ${ranges.map((r) => `${r.partition}:${r.first}-${r.last}`).join(',')} of ${this.cfg.topic} took over ${REBUILD_READ_TIMEOUT_MS} ms`)), REBUILD_READ_TIMEOUT_MS);
+    reader.on(reader.events.CRASH, (e) => finish(e.payload.error));
+    try {
+      await reader.connect();
+      // Partitions not asked for start at their end and read nothing; the asked ones are moved by seek.
+      await reader.subscribe({ topic: this.cfg.topic, fromBeginning: false });
+      await reader.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, isStale }) => {
+          const range = wanted.get(batch.partition);
+          const messages = out.get(batch.partition)!;
+          if (range === undefined || !left.has(batch.partition) || isStale()) return;
+          for (const m of batch.messages) {
+            const offset = BigInt(m.offset);
+            // A fetch from the partition's end that began before the seek holds only offsets past the range.
+            if (offset > range.last && messages.length === 0) return;
+            if (offset >= range.first && offset <= range.last) messages.push({ offset: m.offset, key: m.key, value: m.value });
+            if (offset >= range.last) {
+              left.delete(batch.partition);
+              break;
+            }
+          }
+          if (left.size === 0) finish();
+        },
+      });
+      for (const r of ranges) reader.seek({ topic: this.cfg.topic, partition: r.partition, offset: String(r.first) });
+      await finished;
+      return out;
+    } finally {
+      clearTimeout(timer);
+      await reader.disconnect().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
   }
 
   async start(): Promise<void> {
@@ -207,7 +283,10 @@ export class KafkaSource implements OffsetStore {
     const epoch = batches.epoch;
     await this.assignmentReady;
     if (epoch !== batches.epoch) return;
-    if (this.commitVia?.epoch !== epoch) this.commitVia = { epoch, commit: payload.commitOffsetsIfNecessary };
+    if (this.commitVia?.epoch !== epoch) {
+      this.commitVia = { epoch, commit: payload.commitOffsetsIfNecessary };
+      this.firstRead.splice(0).forEach((resolve) => resolve());
+    }
     const { batch } = payload;
     const lag = Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1);
     await batches.consume(epoch, batch.partition, batch.messages, payload, lag > 0);
@@ -243,6 +322,7 @@ export class KafkaSource implements OffsetStore {
     if (!this.running) return;
     this.running = false;
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.firstRead.splice(0).forEach((wake) => wake());
     if (this.activeHandlers > 0) await new Promise<void>((resolve) => this.handlersIdle.push(resolve));
     try {
       await this.batches?.flushAll();

@@ -12,7 +12,7 @@ import type { LogsData, Signal, TracesData } from '../../otlp/model.js';
 import type { LocalLog, LogReader } from '../../shared/local-log.js';
 import { type Stage, exactlyOnceStages } from '../exactly-once.js';
 import { decodeLogsMessage, decodeTracesMessage } from '../kafka/decode.js';
-import { type Committed, type LogMessage, type OffsetStore, PartitionBatches } from '../kafka/partition-batches.js';
+import { type Committed, type LogMessage, type OffsetCommit, type OffsetStore, PartitionBatches, type PartitionRange } from '../kafka/partition-batches.js';
 // Records per read: each is decoded and normalized in one go, so this bounds how long a read holds the event loop the receiver answers on.
 const READ_RECORDS = 100;
 const IDLE_POLL_MS = 200;
@@ -64,13 +64,13 @@ class LogDrain<D> implements Component, OffsetStore {
     const onDurable = (): void => this.wake();
     this.log.on('durable', onDurable);
     // A reader that cannot go on (a damaged record below the durable end) stops the process, as the Collector's fatal status does.
-    this.loop = this.read()
+    this.loop = this.follow()
       .catch((err: unknown) => this.settings.reportFatal(err as Error))
       .finally(() => this.log?.off('durable', onDurable));
     log.info('local log receiver running', { signal: this.signal, directory: this.config.directory, log_id: this.log.id, batch_rows: this.stage.batch.maxRows });
   }
 
-  private async read(): Promise<void> {
+  private async follow(): Promise<void> {
     let reader: LogReader | undefined;
     while (this.running) {
       if (this.seekTo !== null || reader === undefined) {
@@ -95,8 +95,23 @@ class LogDrain<D> implements Component, OffsetStore {
     }
   }
 
-  commit(_partition: number, offset: bigint, metadata: string): Promise<void> {
-    return this.log!.commit(offset, metadata);
+  commit(offsets: readonly OffsetCommit[]): Promise<void> {
+    const [only, ...more] = offsets;
+    if (only?.partition !== 0 || more.length > 0) return Promise.reject(new Error('the local log has one partition, 0'));
+    return this.log!.commit(only.offset, only.metadata);
+  }
+
+  async read(ranges: readonly PartitionRange[]): Promise<Map<number, LogMessage[]>> {
+    const out = new Map<number, LogMessage[]>();
+    for (const { partition, first, last } of ranges) {
+      const reader = await this.log!.reader(first);
+      const messages: LogMessage[] = [];
+      for (let records = await reader.next(READ_RECORDS); records.length > 0 && records[0]!.offset <= last; records = await reader.next(READ_RECORDS)) {
+        for (const r of records) if (r.offset <= last) messages.push({ offset: r.offset.toString(), key: r.key, value: r.value });
+      }
+      out.set(partition, messages);
+    }
+    return out;
   }
 
   async committed(): Promise<Map<number, Committed>> {
