@@ -13,11 +13,11 @@ export const batchProcessorFactory = {
   kinds: { rows: 'rows' },
   parseConfig: (section: Section): BatchLimits => {
     const maxRows = section.int('send_batch_size', 60_000, 'BATCH_MAX_ROWS', 1);
-    const maxBufferedRows = section.int('send_batch_max_size', 2 * maxRows);
+    const maxBufferedRows = section.int('send_batch_max_size', 4 * maxRows);
     if (maxBufferedRows < maxRows) section.fail('send_batch_max_size', `must be at least send_batch_size (${maxRows})`);
     return {
       maxRows,
-      maxDelayMs: section.duration('timeout', 1000, 'BATCH_TIMEOUT', { positive: true }),
+      maxDelayMs: section.duration('timeout', 500, 'BATCH_TIMEOUT', { positive: true }),
       maxBufferedRows,
     };
   },

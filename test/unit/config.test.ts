@@ -18,7 +18,7 @@ describe('config', () => {
     assert.deepEqual(c.receivers.kafka.logs, { topic: 'otel-logs', encoding: 'otlp_proto', groupId: 'tracehouse-consumer-logs' });
     const logs = resolveConfig({}, { KAFKA_LOGS_TOPIC: 'l', KAFKA_GROUP_ID: 'g', KAFKA_ENCODING: 'otlp_json' });
     assert.deepEqual([logs.exporters.kafka.logsTopic, logs.receivers.kafka.logs], ['l', { topic: 'l', encoding: 'otlp_json', groupId: 'g-logs' }]);
-    assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxBufferedRows], [60_000, 1000, 120_000]);
+    assert.deepEqual([c.processors.batch.maxRows, c.processors.batch.maxDelayMs, c.processors.batch.maxBufferedRows], [60_000, 500, 240_000]);
     assert.deepEqual([c.exporters.kafka.producerClient, c.exporters.kafka.lingerMs, c.exporters.kafka.compression], ['auto', 5, 'lz4']);
     assert.deepEqual([c.exporters.clickhouse.url, c.exporters.clickhouse.dataDir, c.exporters.clickhouse.database, c.exporters.clickhouse.ttlDays], ['', './data', 'telemetry', 30]);
     assert.deepEqual(Object.keys(c.pipelines), ['traces/ingest', 'traces/store', 'logs/ingest', 'logs/store']);
@@ -111,7 +111,7 @@ describe('config', () => {
     assert.throws(() => resolveConfig({ receivers: { kafka: { encoding: 'avro' } } }, {}), /receivers.kafka.encoding/);
     assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 0 } } }, {}), /send_batch_size/);
     assert.throws(() => resolveConfig({ processors: { batch: { send_batch_size: 100, send_batch_max_size: 99 } } }, {}), /^ConfigError: processors\.batch\.send_batch_max_size must be at least send_batch_size \(100\)$/);
-    assert.equal(resolveConfig({ processors: { batch: { send_batch_size: 100 } } }, {}).processors.batch.maxBufferedRows, 200);
+    assert.equal(resolveConfig({ processors: { batch: { send_batch_size: 100 } } }, {}).processors.batch.maxBufferedRows, 400);
     assert.throws(() => resolveConfig({ processors: { batch: { timeout: '0s' } } }, {}), /^ConfigError: processors\.batch\.timeout must be more than 0$/);
     assert.throws(() => resolveConfig({ exporters: { kafka: { client: 'rdkafka' } } }, {}), /exporters.kafka.client must be auto or kafkajs or librdkafka/);
     assert.throws(() => resolveConfig({}, { KAFKA_TOPIC_PARTITIONS: '0' }), /^ConfigError: KAFKA_TOPIC_PARTITIONS must be at least 1$/);
