@@ -296,7 +296,7 @@ export class PartitionBatches<R> implements BatchProtocol {
     for (let attempt = 0; ; attempt++) {
       if (epoch !== this.currentEpoch || this.halted || !this.opts.isRunning()) return false;
       try {
-        items ??= await this.readBatch(epoch, ranges);
+        items ??= await this.readBatch(epoch, ranges, owned);
         if (items === null) return false;
         await this.write(epoch, ranges, owned, items);
         return true;
@@ -313,8 +313,11 @@ export class PartitionBatches<R> implements BatchProtocol {
     }
   }
 
-  /** The batch's messages from the log, decoded as when they were first read; null once halted. */
-  private async readBatch(epoch: number, ranges: readonly PartitionRange[]): Promise<Item<R>[] | null> {
+  /**
+   * The batch's messages from the log, decoded as when they were first read; null once halted.
+   * Undecodable ones are dead-lettered only for `owned` partitions: each owner rebuilds the batch.
+   */
+  private async readBatch(epoch: number, ranges: readonly PartitionRange[], owned: readonly number[]): Promise<Item<R>[] | null> {
     const messages = await this.opts.offsets.read(ranges);
     const items: Item<R>[] = [];
     for (const { partition, first, last } of ranges) {
@@ -323,7 +326,7 @@ export class PartitionBatches<R> implements BatchProtocol {
         if (offset < first || offset > last) continue;
         const decoded = this.decode(message);
         if (decoded === null) return null;
-        if ('error' in decoded) await this.opts.deadLetter(partition, message, decoded.error, 'decode');
+        if ('error' in decoded && owned.includes(partition)) await this.opts.deadLetter(partition, message, decoded.error, 'decode');
         items.push({ epoch, partition, message, rows: 'rows' in decoded ? decoded.rows : this.opts.rows.empty() });
       }
     }
