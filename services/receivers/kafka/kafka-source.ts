@@ -17,7 +17,7 @@ import type { KafkaReceiverConfig } from './config.js';
 import { ensureTopic } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/log.js';
 import type { Registry } from '../../shared/metrics.js';
-import type { BatchProtocol, Committed, LogMessage, OffsetCommit, OffsetStore, PartitionRange } from './partition-batches.js';
+import { type BatchProtocol, type Committed, type LogMessage, type OffsetCommit, type OffsetStore, type PartitionRange, rangesText } from './partition-batches.js';
 
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 10_000;
@@ -222,7 +222,7 @@ export class KafkaSource implements OffsetStore {
     const left = new Set(wanted.keys());
     let finish!: (err?: Error) => void;
     const finished = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
-    const timer = setTimeout(() => finish(new Error(`reading offsets ${ranges.map((r) => `${r.partition}:${r.first}-${r.last}`).join(',')} of ${this.cfg.topic} took over ${REBUILD_READ_TIMEOUT_MS} ms`)), REBUILD_READ_TIMEOUT_MS);
+    const timer = setTimeout(() => finish(new Error(`reading offsets ${rangesText(ranges)} of ${this.cfg.topic} took over ${REBUILD_READ_TIMEOUT_MS} ms`)), REBUILD_READ_TIMEOUT_MS);
     reader.on(reader.events.CRASH, (e) => finish(e.payload.error));
     try {
       await reader.connect();

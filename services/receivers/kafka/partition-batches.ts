@@ -118,7 +118,7 @@ const RANGE = /^(\d+):(\d+)-(\d+)$/;
  */
 export const MAX_BATCH_PARTITIONS = 64;
 
-function rangesText(ranges: readonly PartitionRange[]): string {
+export function rangesText(ranges: readonly PartitionRange[]): string {
   return ranges.map((r) => `${r.partition}:${r.first}-${r.last}`).join(',');
 }
 
