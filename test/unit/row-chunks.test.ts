@@ -3,6 +3,7 @@
 // events and links, maps inside them) continued across chunks, every other column back to back.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RowEncodingError } from '../../services/exporters/clickhouse/binary-writer.js';
 import { eventRows, logRows, spanRows } from '../../services/exporters/clickhouse/row-format.js';
 import { encodedRows } from '../../services/exporters/clickhouse/telemetry-sink.js';
 import { type NormalizedRows, Normalizer, mergeRows } from '../../services/processors/genai/rows.js';
@@ -36,12 +37,24 @@ describe('column chunks', () => {
     assert.deepEqual(logRows.body(joined.logs).body, logRows.body([logRows.chunk(all.logs)]).body);
   });
 
-  it('keep their bytes when the encoder moves on to the next message', () => {
-    const [first, second] = messages();
-    const chunk = spanRows.chunk(first!.spans);
-    const copy = Buffer.from(chunk.bytes);
-    spanRows.chunk(second!.spans);
-    assert.deepEqual(chunk.bytes, copy);
+  it('keep their bytes while the writers go on, past the end of their arenas', () => {
+    const parts = messages();
+    const chunk = spanRows.chunk(parts[0]!.spans);
+    const block = Buffer.from(spanRows.body([chunk]).body);
+    for (let i = 0; i < 300; i++) for (const m of parts) if (m.spans.length > 0) spanRows.chunk(m.spans);
+    const now = spanRows.chunk(parts[0]!.spans);
+    const moved = chunk.arenas.filter((a, i) => chunk.bounds[2 * i] !== chunk.bounds[2 * i + 1] && now.arenas[i] !== a).length;
+    assert.equal(moved, chunk.arenas.filter((_, i) => chunk.bounds[2 * i] !== chunk.bounds[2 * i + 1]).length, 'every part written to has left its arena');
+    assert.deepEqual(spanRows.body([chunk]).body, block);
+  });
+
+  it('leave nothing of a message whose rows cannot be encoded', () => {
+    const [first, second, third] = messages();
+    const before = spanRows.chunk(first!.spans);
+    const bad = second!.spans.map((s, i) => (i === second!.spans.length - 1 ? { ...s, cost_usd: 1e9 } : s));
+    assert.throws(() => spanRows.chunk(bad), RowEncodingError);
+    const after = spanRows.chunk(third!.spans);
+    assert.deepEqual(spanRows.body([before, after]).body, spanRows.body([spanRows.chunk([...first!.spans, ...third!.spans])]).body);
   });
 
   it('carry the newest span start per tenant for the freshness gauge', () => {

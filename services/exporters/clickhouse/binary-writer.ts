@@ -24,40 +24,80 @@ export function copyBytes(source: Buffer, from: number, to: number, target: Buff
   return at + n;
 }
 
+/** The largest arena a writer grows to: a part that fills arenas fast gets fewer, larger ones. */
+const MAX_ARENA_BYTES = 1 << 20;
+
+/**
+ * Appends values to an arena and hands them out as pieces: take() ends the piece written since the
+ * last take() and leaves its bytes in place, so the arena holds consecutive pieces back to back and
+ * a reader of several of them copies one run. A full arena is left to the pieces in it (the one being
+ * written moves to a new arena, twice as large up to 1 MiB), so a piece is never copied to be kept.
+ */
+export function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export class BinaryWriter {
   private buf: Buffer;
+  /** Numbers go through a DataView: V8 inlines its setters, Buffer's writeUInt32LE and kin are calls. */
+  private view: DataView;
   private pos = 0;
+  private start = 0;
 
   constructor(initialBytes: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(1024, initialBytes));
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, initialBytes));
+    this.view = viewOf(this.buf);
   }
 
-  /** Starts over, keeping the buffer: a writer reused for every batch allocates nothing once grown. */
+  /** Drops what was written since the last take(). */
   reset(): void {
-    this.pos = 0;
+    this.pos = this.start;
   }
 
+  /** Ends the piece: what is written next starts a new one. */
+  take(): void {
+    this.start = this.pos;
+  }
+
+  /** The bytes written since the last take(). */
   get length(): number {
+    return this.pos - this.start;
+  }
+
+  /** The arena the current piece is in, at [pieceStart, pieceEnd). */
+  get arena(): Buffer {
+    return this.buf;
+  }
+
+  get pieceStart(): number {
+    return this.start;
+  }
+
+  get pieceEnd(): number {
     return this.pos;
   }
 
-  /** Copies the bytes written so far to `target` at `at`; returns the position after them. */
+  /** Copies the current piece to `target` at `at`; returns the position after it. */
   copyTo(target: Buffer, at: number): number {
-    return copyBytes(this.buf, 0, this.pos, target, at);
+    return copyBytes(this.buf, this.start, this.pos, target, at);
   }
 
-  /** The bytes written so far (a view, not a copy). */
+  /** The current piece (a view, not a copy). */
   bytes(): Buffer {
-    return this.buf.subarray(0, this.pos);
+    return this.buf.subarray(this.start, this.pos);
   }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    const piece = this.pos - this.start;
+    let size = Math.min(this.buf.length * 2, MAX_ARENA_BYTES);
+    while (size < piece + n) size *= 2;
+    const next = Buffer.allocUnsafeSlow(size);
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.view = viewOf(next);
+    this.start = 0;
+    this.pos = piece;
   }
 
   /** VarUInt (LEB128): block sizes, string lengths. */
@@ -113,34 +153,34 @@ export class BinaryWriter {
 
   uint16(v: number): void {
     this.ensure(2);
-    this.buf.writeUInt16LE(v, this.pos);
+    this.view.setUint16(this.pos, v, true);
     this.pos += 2;
   }
 
   uint32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(v, this.pos);
+    this.view.setUint32(this.pos, v, true);
     this.pos += 4;
   }
 
   /** UInt64 from a non-negative safe integer. */
   uint64(v: number): void {
     this.ensure(8);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
-    this.buf.writeUInt32LE(Math.floor(v / TWO_POW_32), this.pos + 4);
+    this.view.setUint32(this.pos, v >>> 0, true);
+    this.view.setUint32(this.pos + 4, Math.floor(v / TWO_POW_32), true);
     this.pos += 8;
   }
 
   /** Int64, and DateTime64 as ticks of its precision. */
   int64(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64LE(v, this.pos);
+    this.view.setBigInt64(this.pos, v, true);
     this.pos += 8;
   }
 
   float64(v: number): void {
     this.ensure(8);
-    this.buf.writeDoubleLE(v, this.pos);
+    this.view.setFloat64(this.pos, v, true);
     this.pos += 8;
   }
 

@@ -5,9 +5,9 @@
 // per 100k spans. String columns go as String and the server makes them LowCardinality: as cheap,
 // in the same measurement, as sending the dictionaries.
 //
-// Rows are encoded as soon as they are made, a message's rows into one ColumnChunk (its columns'
-// bytes back to back), and a batch's chunks are joined into the block when it is inserted, offset
-// streams rebased. A batch waiting seconds for its INSERT is then bytes, not objects: decoding,
+// Rows are encoded as soon as they are made, a message's rows into one ColumnChunk (each column's
+// bytes left where its writer wrote them, after the previous message's), and a batch's chunks are
+// joined into the block when it is inserted, offset streams rebased. A batch waiting seconds for its INSERT is then bytes, not objects: decoding,
 // normalizing and encoding 600k bench spans cost 2.0 CPU s per 100k while 1k-10k spans of rows were
 // held, 2.4 with 100k held and 3.8 with 300k, the difference being the garbage collector.
 //
@@ -17,16 +17,20 @@
 // per body, 103k with a fifth of the time in GC, so they are kept from chunk to chunk.
 import type { EventRow, LogRow, NestedEvent, NestedLink, SpanRow } from '../../processors/genai/rows.js';
 import type { RawInsert } from '../../shared/clickhouse/client.js';
-import { BinaryWriter, copyBytes } from './binary-writer.js';
+import { BinaryWriter, copyBytes, viewOf } from './binary-writer.js';
 
 /** What an insert body carries; the table and statement settings are the sink's. */
 export type InsertBody = Pick<RawInsert, 'columns' | 'format' | 'body'>;
 
-/** Rows of one table as the columns of a Native block: part i of the table's layout is bytes[ends[i-1], ends[i]). */
+/**
+ * Rows of one table as the columns of a Native block: part i of the table's layout is
+ * arenas[i][bounds[2i], bounds[2i+1]). Arenas are shared: the next message's part i usually follows
+ * this one's in the same arena.
+ */
 export interface ColumnChunk {
   rows: number;
-  bytes: Buffer;
-  ends: Uint32Array;
+  arenas: readonly Buffer[];
+  bounds: Uint32Array;
 }
 
 type StringMap = Record<string, string>;
@@ -74,26 +78,22 @@ class MapColumn implements Column, Reusable {
   private readonly keys = new BinaryWriter(4096);
   private readonly values = new BinaryWriter(4096);
   private entries = 0;
-  private last: StringMap | undefined;
-  private lastKeys: string[] = [];
   constructor(readonly name: string) {}
   reset(): void {
     this.offsets.reset();
     this.keys.reset();
     this.values.reset();
     this.entries = 0;
-    this.last = undefined;
   }
   put(m: StringMap): void {
-    // Rows of one resource share its attribute map: its keys are listed once.
-    const keys = m === this.last ? this.lastKeys : Object.keys(m);
-    this.last = m;
-    this.lastKeys = keys;
-    this.offsets.uint64((this.entries += keys.length));
-    for (const k of keys) {
+    // for-in, not Object.keys: no array per map per row for the garbage collector.
+    let n = 0;
+    for (const k in m) {
       this.keys.string(k);
       this.values.string(m[k]!);
+      n++;
     }
+    this.offsets.uint64((this.entries += n));
   }
   get writers(): BinaryWriter[] {
     return [this.offsets, this.keys, this.values];
@@ -120,28 +120,6 @@ function nested(prefix: string, offsets: Offsets, element: Scalar | MapColumn): 
 
 const TWO_POW_32 = 4294967296;
 
-/**
- * Chunks are carved out of shared 1 MiB slabs: a chunk is one message's rows (a few KB), and an
- * ArrayBuffer of its own per message cost the consumer's path ~3% more CPU (allocation, and the
- * garbage collector tracking each one). A slab is freed once every chunk in it is.
- */
-class ChunkSlabs {
-  private slab = Buffer.allocUnsafeSlow(0);
-  private used = 0;
-  constructor(private readonly slabBytes: number) {}
-  alloc(size: number): Buffer {
-    if (size > this.slabBytes / 8) return Buffer.allocUnsafeSlow(size);
-    if (this.used + size > this.slab.length) {
-      this.slab = Buffer.allocUnsafeSlow(this.slabBytes);
-      this.used = 0;
-    }
-    const chunk = this.slab.subarray(this.used, this.used + size);
-    this.used += size;
-    return chunk;
-  }
-}
-const slabs = new ChunkSlabs(1 << 20);
-
 /** One table's columns over reused buffers: rows to chunks, chunks to one block. */
 class Table<Row> {
   private readonly headers: Buffer[];
@@ -149,6 +127,8 @@ class Table<Row> {
   /** Every part's writer in block order (a Nested column's offsets appear once per subcolumn). */
   private readonly writers: BinaryWriter[];
   private readonly offsets: boolean[];
+  /** Per part the arena its writer writes in, as the last chunk saw them. */
+  private arenas: Buffer[] = [];
   readonly columnNames: string[];
 
   constructor(
@@ -168,25 +148,32 @@ class Table<Row> {
     this.offsets = columns.flatMap((c) => c.offsetStreams);
   }
 
-  /** Encodes rows into one chunk (a copy: the column buffers are reused by the next call). */
+  /** Encodes rows into one chunk: their bytes stay in the writers' arenas, where the next chunk's follow them. */
   chunk(rows: readonly Row[]): ColumnChunk {
     for (const b of this.buffers) b.reset();
     for (const r of rows) this.write(r);
     const writers = this.writers;
-    const ends = new Uint32Array(writers.length);
-    let size = 0;
-    for (let i = 0; i < writers.length; i++) ends[i] = size += writers[i]!.length;
-    const bytes = slabs.alloc(size);
-    let pos = 0;
-    for (const w of writers) pos = w.copyTo(bytes, pos);
-    return { rows: rows.length, bytes, ends };
+    const bounds = new Uint32Array(writers.length * 2);
+    let arenas = this.arenas;
+    for (let i = 0; i < writers.length; i++) {
+      const w = writers[i]!;
+      if (w.arena !== arenas[i]) {
+        // Chunks keep the array they were given: a new arena gets a new array.
+        if (arenas === this.arenas) arenas = arenas.slice();
+        arenas[i] = w.arena;
+      }
+      bounds[2 * i] = w.pieceStart;
+      bounds[2 * i + 1] = w.pieceEnd;
+    }
+    // After all bounds are read: a Nested column's offsets writer is part of each of its subcolumns.
+    for (const w of writers) w.take();
+    this.arenas = arenas;
+    return { rows: rows.length, arenas, bounds };
   }
 
   /**
-   * The chunks' rows, in order, as one Native block. Each chunk is read once, front to back, its
-   * parts written to their columns' running positions: walking the block column by column instead
-   * touched every chunk once per part and spent a quarter of the consumer's time there at 100k-span
-   * batches (cache misses), a tenth at 1k.
+   * The chunks' rows, in order, as one Native block. A part's bytes in consecutive chunks are
+   * usually adjacent in one arena and go over as one copy; offsets streams are rebased chunk by chunk.
    */
   body(chunks: readonly ColumnChunk[]): InsertBody {
     const parts = this.writers.length;
@@ -194,12 +181,7 @@ class Table<Row> {
     let rows = 0;
     for (const c of chunks) {
       rows += c.rows;
-      let from = 0;
-      for (let p = 0; p < parts; p++) {
-        const to = c.ends[p]!;
-        sizes[p] += to - from;
-        from = to;
-      }
+      for (let p = 0; p < parts; p++) sizes[p] += c.bounds[2 * p + 1]! - c.bounds[2 * p]!;
     }
     const head = new BinaryWriter(16);
     head.varUInt(this.headers.length);
@@ -216,31 +198,44 @@ class Table<Row> {
       }
     }
     const out = Buffer.allocUnsafe(size);
+    const outView = viewOf(out);
     head.copyTo(out, 0);
     for (const [i, header] of this.headers.entries()) copyBytes(header, 0, header.length, out, headerAt[i]!);
     const base = new Float64Array(parts);
+    const runArena: Array<Buffer | undefined> = new Array(parts);
+    const runFrom = new Float64Array(parts);
+    const runTo = new Float64Array(parts);
     for (const c of chunks) {
-      let from = 0;
       for (let p = 0; p < parts; p++) {
-        const to = c.ends[p]!;
+        const from = c.bounds[2 * p]!;
+        const to = c.bounds[2 * p + 1]!;
+        if (from === to) continue;
+        const arena = c.arenas[p]!;
         if (this.offsets[p]) {
-          base[p] = rebase(c.bytes, from, to, base[p]!, out, cursor[p]!);
+          base[p] = rebase(arena, from, to, base[p]!, outView, cursor[p]!);
           cursor[p] += to - from;
-        } else cursor[p] = copyBytes(c.bytes, from, to, out, cursor[p]!);
-        from = to;
+        } else if (arena === runArena[p] && from === runTo[p]) {
+          runTo[p] = to;
+        } else {
+          if (runArena[p]) cursor[p] = copyBytes(runArena[p]!, runFrom[p]!, runTo[p]!, out, cursor[p]!);
+          runArena[p] = arena;
+          runFrom[p] = from;
+          runTo[p] = to;
+        }
       }
     }
+    for (let p = 0; p < parts; p++) if (runArena[p]) copyBytes(runArena[p]!, runFrom[p]!, runTo[p]!, out, cursor[p]!);
     return { columns: this.columnNames, format: 'Native', body: out };
   }
 }
 
 /** Copies an offsets stream source[from, to) to target at `at`, each value moved by `base`; returns the last value written (or base). */
-function rebase(source: Buffer, from: number, to: number, base: number, target: Buffer, at: number): number {
+function rebase(source: Buffer, from: number, to: number, base: number, target: DataView, at: number): number {
   let v = base;
   for (let p = from; p < to; p += 8, at += 8) {
     v = base + source.readUInt32LE(p) + source.readUInt32LE(p + 4) * TWO_POW_32;
-    target.writeUInt32LE(v >>> 0, at);
-    target.writeUInt32LE(Math.floor(v / TWO_POW_32), at + 4);
+    target.setUint32(at, v >>> 0, true);
+    target.setUint32(at + 4, Math.floor(v / TWO_POW_32), true);
   }
   return v;
 }
