@@ -9,6 +9,11 @@ import { type Encoding, type PrebuiltRequest, probeRequest } from './workload.js
 
 export const PROBE_TENANT = 'bench-probe';
 const PROBE_EVERY_MS = 250;
+const PROGRESS_EVERY_MS = 5000;
+
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+/** One indented line of progress between the bench's headings. */
+export const progressLine = (line: string): void => void process.stdout.write(`  ${line}\n`);
 
 export interface LoadResult {
   acceptedSpans: number;
@@ -77,7 +82,12 @@ export async function load(url: string, requests: PrebuiltRequest[], opts: { enc
       await new Promise((w) => setTimeout(w, PROBE_EVERY_MS));
     }
   })();
-  await Promise.all([...workers, prober]);
+  const ticker = setInterval(() => progressLine(`load: ${Math.round((performance.now() - started) / 1000)} of ${opts.seconds} s, ${count(result.acceptedSpans)} spans accepted`), PROGRESS_EVERY_MS);
+  try {
+    await Promise.all([...workers, prober]);
+  } finally {
+    clearInterval(ticker);
+  }
   result.seconds = (performance.now() - started) / 1000;
   result.ackMs.sort((a, b) => a - b);
   main.close();
@@ -91,6 +101,22 @@ export async function query(ch: ClickHouseClient, sql: string): Promise<Array<Re
 
 export async function queryNumber(ch: ClickHouseClient, sql: string): Promise<number> {
   return Number(Object.values((await query(ch, sql))[0]!)[0]);
+}
+
+/** Waits until `sql` counts `expected` spans, saying how far it is every 5 s; more than expected is an error too. */
+export async function waitStored(ch: ClickHouseClient, sql: string, expected: number, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let reported = Date.now();
+  let stored = 0;
+  while ((stored = await queryNumber(ch, sql)) < expected) {
+    if (Date.now() > deadline) throw new Error(`${what}: only ${stored} of ${expected} spans stored`);
+    if (Date.now() - reported >= PROGRESS_EVERY_MS) {
+      reported = Date.now();
+      progressLine(`${what}: ${count(stored)} of ${count(expected)} spans stored`);
+    }
+    await new Promise((w) => setTimeout(w, 250));
+  }
+  if (stored !== expected) throw new Error(`${what}: ${stored} spans stored for ${expected}`);
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../services/shared/ports.js';
-import { load, query, queryNumber } from './load.js';
+import { load, query, queryNumber, waitStored } from './load.js';
 import type { Recorder } from './micro.js';
 import { ProcessSampler, type ProcessUsage, procStat, startService } from './processes.js';
 import type { PrebuiltRequest } from './workload.js';
@@ -143,16 +143,6 @@ function recordInserted(bench: PeerBench, prefix: string, label: string, before:
   bench.record(`${prefix}_inserted_bytes_per_span`, `${label}: bytes inserted per span`, (after.bytes - before.bytes) / spans, 'B');
 }
 
-async function waitStored(ch: ClickHouseClient, sql: string, expected: number, what: string): Promise<void> {
-  const deadline = Date.now() + STORE_TIMEOUT_MS;
-  let stored = 0;
-  while ((stored = await queryNumber(ch, sql)) < expected) {
-    if (Date.now() > deadline) throw new Error(`${what}: only ${stored} of ${expected} spans stored`);
-    await new Promise((w) => setTimeout(w, 250));
-  }
-  if (stored !== expected) throw new Error(`${what}: ${stored} spans stored for ${expected}`);
-}
-
 type Usage = Map<string, ProcessUsage>;
 const perSpans = (usage: Usage, name: string, spans: number): number => ((usage.get(name)?.cpuSeconds ?? 0) / spans) * 100_000;
 
@@ -199,7 +189,7 @@ async function consumerStage(bench: PeerBench, name: string, spans: number, coun
     const sampler = new ProcessSampler(new Map([[name, consumer.pid], ['clickhouse server', bench.clickhouse.pid]]));
     sampler.start();
     const started = performance.now();
-    await waitStored(ch, countSql, spans, name);
+    await waitStored(ch, countSql, spans, name, STORE_TIMEOUT_MS);
     const seconds = (performance.now() - started) / 1000;
     const usage = sampler.stop();
     serverAtEnd = procStat(bench.clickhouse.pid).cpuSeconds;
@@ -239,7 +229,7 @@ async function endToEndStage(bench: PeerBench, name: string, countSql: string, s
     const started = performance.now();
     const r = await load(url, bench.requests, { encoding: 'protobuf', gzip: false, seconds: bench.seconds, concurrency: bench.concurrency, probes: false });
     sampler.markLoadEnd();
-    await waitStored(bench.clickhouse.client, countSql, r.acceptedSpans, name);
+    await waitStored(bench.clickhouse.client, countSql, r.acceptedSpans, name, STORE_TIMEOUT_MS);
     const seconds = (performance.now() - started) / 1000;
     const usage = sampler.stop();
     bench.record(`e2e_${key}_accepted_spans_per_s`, `(c) ${name}: accepted`, r.acceptedSpans / r.seconds, 'spans/s');
@@ -337,7 +327,7 @@ async function scaleOut(bench: PeerBench, thReceiver: { topic: string; spans: nu
       pids.set('clickhouse server', bench.clickhouse.pid);
       const sampler = new ProcessSampler(pids);
       sampler.start();
-      await waitStored(ch, `SELECT count() FROM ${database}.spans_raw`, thReceiver.spans, `${members} consumers`);
+      await waitStored(ch, `SELECT count() FROM ${database}.spans_raw`, thReceiver.spans, `${members} consumers`, STORE_TIMEOUT_MS);
       const seconds = (performance.now() - started) / 1000;
       const usage = sampler.stop();
       const consumersCpu = [...usage].filter(([n]) => n.startsWith('consumer')).reduce((sum, [, u]) => sum + u.cpuSeconds, 0);

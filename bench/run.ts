@@ -16,12 +16,14 @@ import { loadNativeClient } from '../services/exporters/kafka/producers.js';
 import { type KafkaBroker, startKafkaBroker } from '../services/stack/kafka-broker.js';
 import { clickhouseInsert, codecStages, heldBatches, kafkaProduceConsume } from './micro.js';
 import { ProcessSampler, type ServiceProcess, startService } from './processes.js';
-import { PROBE_TENANT, load, percentile, query, queryNumber, topicBytes } from './load.js';
+import { PROBE_TENANT, load, percentile, progressLine, query, queryNumber, topicBytes, waitStored } from './load.js';
 import { runPeers } from './peers.js';
 import { type Encoding, prebuildRequests } from './workload.js';
 
 process.env.LOG_LEVEL ??= 'warn';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** How long the pipeline may take to store what was accepted once the load stops. */
+const DRAIN_TIMEOUT_MS = 600_000;
 
 const { values: args } = parseArgs({
   options: {
@@ -66,6 +68,12 @@ const table: Row[] = [];
 function record(key: string, label: string, value: number, unit: string, digits = 0): void {
   results[key] = Number(value.toFixed(digits + 2));
   table.push([label, `${value.toLocaleString('en-US', { maximumFractionDigits: digits })} ${unit}`]);
+}
+
+/** Micro-benchmarks take seconds each: each result is shown as it is measured. */
+function recordMicro(key: string, label: string, value: number, unit: string, digits = 0): void {
+  record(key, label, value, unit, digits);
+  progressLine(`${label}: ${table.at(-1)![1]}`);
 }
 
 async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promise<void> {
@@ -114,14 +122,9 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
     const r = await load(receiver.otlpUrl!, requests, { encoding, gzip: args.gzip, seconds, concurrency, rate, probes: true });
     sampler.markLoadEnd();
     const expected = r.acceptedSpans + r.probes.size;
-    let stored = 0;
-    while ((stored = await queryNumber(ch, 'SELECT count() FROM telemetry.spans_raw')) < expected) {
-      if (performance.now() - loadStart > (seconds + 600) * 1000) throw new Error(`only ${stored} of ${expected} spans reached ClickHouse`);
-      await new Promise((w) => setTimeout(w, 200));
-    }
+    await waitStored(ch, 'SELECT count() FROM telemetry.spans_raw', expected, 'drain', DRAIN_TIMEOUT_MS);
     const allStored = (performance.now() - loadStart) / 1000;
     const usage = sampler.stop();
-    if (stored !== expected) throw new Error(`${stored} spans stored for ${expected} accepted`);
 
     const ingested = await query(ch, `SELECT trace_id, toUnixTimestamp64Milli(ingested_at) AS at FROM telemetry.spans_raw WHERE tenant_id = '${PROBE_TENANT}'`);
     const freshness = ingested.map((row) => Number(row.at) - r.probes.get(row.trace_id!)!).sort((a, b) => a - b);
@@ -201,9 +204,9 @@ async function peers(broker: KafkaBroker | undefined, brokers: string): Promise<
 async function main(): Promise<void> {
   if (!args['skip-micro']) {
     process.stdout.write('tracehouse bench: micro-benchmarks (512-span agent requests)...\n');
-    codecStages(record);
-    heldBatches(record);
-    if (!args.target) await clickhouseInsert(record);
+    codecStages(recordMicro);
+    heldBatches(recordMicro);
+    if (!args.target) await clickhouseInsert(recordMicro);
   }
   let broker: KafkaBroker | undefined;
   let brokers = process.env.KAFKA_BROKERS;
@@ -213,7 +216,7 @@ async function main(): Promise<void> {
     brokers = broker.brokers;
   }
   try {
-    if (!args['skip-micro'] && brokers) await kafkaProduceConsume(record, brokers);
+    if (!args['skip-micro'] && brokers) await kafkaProduceConsume(recordMicro, brokers);
     if (args.peers) {
       process.stdout.write(`tracehouse bench: each stage against the OpenTelemetry Collector, ${args.duration} s of load each...\n`);
       await peers(broker, brokers ?? '');
