@@ -25,13 +25,13 @@ export function copyBytes(source: Buffer, from: number, to: number, target: Buff
 }
 
 /** The largest arena a writer grows to: a part that fills arenas fast gets fewer, larger ones. */
-const MAX_ARENA_BYTES = 1 << 20;
+const MAX_ARENA_BYTES = 1 << 18;
 
 /**
  * Appends values to an arena and hands them out as pieces: take() ends the piece written since the
  * last take() and leaves its bytes in place, so the arena holds consecutive pieces back to back and
  * a reader of several of them copies one run. A full arena is left to the pieces in it (the one being
- * written moves to a new arena, twice as large up to 1 MiB), so a piece is never copied to be kept.
+ * written moves to a new arena, twice as large up to 256 KiB), so a piece is never copied to be kept.
  */
 export function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
