@@ -24,7 +24,11 @@ export function copyBytes(source: Buffer, from: number, to: number, target: Buff
   return at + n;
 }
 
-/** The largest arena a writer grows to: a part that fills arenas fast gets fewer, larger ones. */
+export function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The largest arena a writer grows to: every column part keeps one open, so this bounds what the writers hold beyond the pieces in use. */
 const MAX_ARENA_BYTES = 1 << 18;
 
 /**
@@ -33,10 +37,6 @@ const MAX_ARENA_BYTES = 1 << 18;
  * a reader of several of them copies one run. A full arena is left to the pieces in it (the one being
  * written moves to a new arena, twice as large up to 256 KiB), so a piece is never copied to be kept.
  */
-export function viewOf(b: Buffer): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
 export class BinaryWriter {
   private buf: Buffer;
   /** Numbers go through a DataView: V8 inlines its setters, Buffer's writeUInt32LE and kin are calls. */
