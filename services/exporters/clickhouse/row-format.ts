@@ -7,9 +7,10 @@
 //
 // Rows are encoded as soon as they are made, a message's rows into one ColumnChunk (each column's
 // bytes left where its writer wrote them, after the previous message's), and a batch's chunks are
-// joined into the block when it is inserted, offset streams rebased. A batch waiting seconds for its INSERT is then bytes, not objects: decoding,
-// normalizing and encoding 600k bench spans cost 2.0 CPU s per 100k while 1k-10k spans of rows were
-// held, 2.4 with 100k held and 3.8 with 300k, the difference being the garbage collector.
+// joined into the block when it is inserted, offset streams rebased. A batch waiting seconds for
+// its INSERT is then bytes, not objects: decoding, normalizing and encoding 600k bench spans cost
+// 2.0 CPU s per 100k while 1k-10k spans of rows were held, 2.4 with 100k held and 3.8 with 300k,
+// the difference being the garbage collector.
 //
 // Rows are walked once, each field read by name from a row of one shape, and every value appended
 // to its column's buffer. A loop per column, reading the field through a getter or by key, encoded
