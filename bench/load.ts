@@ -95,8 +95,8 @@ export async function load(url: string, requests: PrebuiltRequest[], opts: { enc
   return result;
 }
 
-export async function query(ch: ClickHouseClient, sql: string): Promise<Array<Record<string, string>>> {
-  return (await ch.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } })).json();
+export async function query(ch: ClickHouseClient, sql: string, params?: Record<string, unknown>): Promise<Array<Record<string, string>>> {
+  return (await ch.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } })).json();
 }
 
 export async function queryNumber(ch: ClickHouseClient, sql: string): Promise<number> {

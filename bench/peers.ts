@@ -12,7 +12,8 @@
 //  (s) scale-out: the topic (a) filled, read by 1, 2, then 3 Tracehouse consumers of one group
 //      (started together, so the group rebalances as they join, as it does in a deployment).
 // CPU per process comes from /proc (processes.ts); rows and bytes written from the server's
-// system.events and system.parts. Tracehouse / Collector ratios go in the results.
+// system.events and system.parts; in (b), the server's CPU per table and per merge from its
+// query, view and part logs. Tracehouse / Collector ratios go in the results.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -211,7 +212,47 @@ async function consumerStage(bench: PeerBench, name: string, spans: number, coun
   for (const t of tables) await ch.command({ query: `OPTIMIZE TABLE ${database}.\`${t.name}\` FINAL` });
   const merged = result.server + ((procStat(bench.clickhouse.pid).cpuSeconds - serverAtEnd) / spans) * 100_000;
   bench.record(`consumer_${key}_clickhouse_server_cpu_s_per_100k_spans_merged`, `(b) ${name}: clickhouse server CPU per 100k spans, then merged to one part`, merged, 'CPU s', 2);
+  await recordServerShares(bench, `consumer_${key}`, `(b) ${name}`, database, spans);
   return { cpu: result.cpu, merged: result.cpu - result.server + merged, spansPerS: result.spansPerS };
+}
+
+const QUERY_CPU_S = "(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1e6";
+const SYSTEM_CPU_S = "ProfileEvents['SystemTimeMicroseconds'] / 1e6";
+
+/**
+ * Where the server's CPU for one pipeline's database went, by its own accounting (query_log,
+ * query_views_log, part_log): each table's INSERTs (the views they feed included), each view, each
+ * table's merges. Counted per query and per merge, so nothing else the server does is in it.
+ */
+async function recordServerShares(bench: PeerBench, prefix: string, label: string, database: string, spans: number): Promise<void> {
+  const ch = bench.clickhouse.client;
+  await ch.command({ query: 'SYSTEM FLUSH LOGS' });
+  const all = await query(
+    ch,
+    `SELECT 'insert' AS phase, extract(query, '(?i)^INSERT[[:space:]]+INTO[[:space:]]+[^.]+[.][\`"]?([[:alnum:]_]+)') AS object, sum(${QUERY_CPU_S}) AS cpu, sum(${SYSTEM_CPU_S}) AS sys, 0 AS passes
+       FROM system.query_log WHERE type = 'QueryFinish' AND query_kind = 'Insert' AND has(databases, {db:String}) GROUP BY object
+     UNION ALL
+     SELECT 'view', replaceOne(view_name, concat({db:String}, '.'), ''), sum(${QUERY_CPU_S}), sum(${SYSTEM_CPU_S}), 0
+       FROM system.query_views_log WHERE startsWith(view_name, concat({db:String}, '.')) GROUP BY view_name
+     UNION ALL
+     SELECT 'merges', table, sumIf(${QUERY_CPU_S}, event_type = 'MergeParts'), sumIf(${SYSTEM_CPU_S}, event_type = 'MergeParts'),
+            sumIf(rows, event_type = 'MergeParts') / sumIf(rows, event_type = 'NewPart')
+       FROM system.part_log WHERE database = {db:String} GROUP BY table HAVING sumIf(rows, event_type = 'NewPart') > 0`,
+    { db: database },
+  );
+  // The migrations' own bookkeeping is not the pipeline's work.
+  const shares = all.filter((r) => r.object !== 'schema_migrations');
+  const per100k = (seconds: string): number => (Number(seconds) / spans) * 100_000;
+  for (const r of shares) {
+    bench.record(`${prefix}_server_${r.phase}_${r.object}_cpu_s_per_100k_spans`, `${label}: server CPU per 100k spans, ${r.phase} ${r.object}`, per100k(r.cpu!), 'CPU s', 2);
+    // How often merges rewrote each row: what part sizes and the merge policy cost.
+    if (r.phase === 'merges') bench.record(`${prefix}_server_merge_rewrites_${r.object}`, `${label}: rows merged per row inserted, ${r.object}`, Number(r.passes), 'x', 2);
+  }
+  // Views run inside the INSERTs that feed them, so the INSERTs and merges are the whole.
+  const whole = shares.filter((r) => r.phase !== 'view');
+  const total = whole.reduce((n, r) => n + Number(r.cpu), 0);
+  bench.record(`${prefix}_server_accounted_cpu_s_per_100k_spans`, `${label}: server CPU per 100k spans in its INSERTs and merges`, per100k(String(total)), 'CPU s', 2);
+  bench.record(`${prefix}_server_system_time_share`, `${label}: share of that CPU in the kernel`, whole.reduce((n, r) => n + Number(r.sys), 0) / total, '', 2);
 }
 
 /** (c) A receiver and a consumer under the load until all is stored: stored spans/s over the whole time. */

@@ -9,7 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
-import { localClickHouse } from '../services/shared/clickhouse/client.js';
+import { localClickHouse, localUsers } from '../services/shared/clickhouse/client.js';
+import { ClickHouseServer } from '../services/shared/clickhouse/server.js';
 import { resolveConfig } from '../services/config.js';
 import { createLogger } from '../services/shared/log.js';
 import { loadNativeClient } from '../services/exporters/kafka/producers.js';
@@ -164,11 +165,16 @@ async function endToEnd(broker: KafkaBroker | undefined, brokers: string): Promi
   }
 }
 
+const SERVER_LOGS = ['query_log', 'query_views_log', 'part_log'].map((t) => `  <${t}><database>system</database><table>${t}</table></${t}>\n`).join('');
+
 /** `--peers`: the stages against the OpenTelemetry Collector on this broker and one ClickHouse server; results also in bench/results/<date>.json. */
 async function peers(broker: KafkaBroker | undefined, brokers: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-peers-'));
   const chConfig = resolveConfig({}, { TRACEHOUSE_DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_TCP_PORT: '0' }).exporters.clickhouse;
-  const { endpoint, server } = await localClickHouse(chConfig, createLogger('bench', 30));
+  const log = createLogger('bench', 30);
+  // The server keeps query, view and merge logs here, so stage (b) can say where its CPU went.
+  const server = await ClickHouseServer.start({ dataDir, httpPort: 0, tcpPort: 0, usersXml: localUsers(chConfig).usersXml, configXml: SERVER_LOGS, log });
+  const { endpoint } = await localClickHouse(chConfig, log);
   const client = createClient({ url: endpoint.url, username: endpoint.username, password: endpoint.password });
   const seconds = Number(args.duration);
   const concurrency = Number(args.concurrency);
@@ -178,7 +184,7 @@ async function peers(broker: KafkaBroker | undefined, brokers: string): Promise<
     await runPeers({
       brokers,
       brokerPid: broker?.pid,
-      clickhouse: { client, ...endpoint, tcpPort: server!.tcpPort, pid: server!.pid! },
+      clickhouse: { client, ...endpoint, tcpPort: server.tcpPort, pid: server.pid! },
       requests,
       seconds,
       concurrency,
@@ -192,7 +198,7 @@ async function peers(broker: KafkaBroker | undefined, brokers: string): Promise<
     });
   } finally {
     await client.close();
-    await server!.stop();
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
   const file = join(ROOT, 'bench/results', `${new Date().toISOString().slice(0, 10)}.json`);
