@@ -242,16 +242,16 @@ async function recordServerShares(bench: PeerBench, prefix: string, label: strin
   );
   // The migrations' own bookkeeping is not the pipeline's work.
   const shares = all.filter((r) => r.object !== 'schema_migrations');
-  const per100k = (seconds: string): number => (Number(seconds) / spans) * 100_000;
+  const per100k = (seconds: number): number => (seconds / spans) * 100_000;
   for (const r of shares) {
-    bench.record(`${prefix}_server_${r.phase}_${r.object}_cpu_s_per_100k_spans`, `${label}: server CPU per 100k spans, ${r.phase} ${r.object}`, per100k(r.cpu!), 'CPU s', 2);
+    bench.record(`${prefix}_server_${r.phase}_${r.object}_cpu_s_per_100k_spans`, `${label}: server CPU per 100k spans, ${r.phase} ${r.object}`, per100k(Number(r.cpu)), 'CPU s', 2);
     // How often merges rewrote each row: what part sizes and the merge policy cost.
     if (r.phase === 'merges') bench.record(`${prefix}_server_merge_rewrites_${r.object}`, `${label}: rows merged per row inserted, ${r.object}`, Number(r.passes), 'x', 2);
   }
   // Views run inside the INSERTs that feed them, so the INSERTs and merges are the whole.
   const whole = shares.filter((r) => r.phase !== 'view');
   const total = whole.reduce((n, r) => n + Number(r.cpu), 0);
-  bench.record(`${prefix}_server_accounted_cpu_s_per_100k_spans`, `${label}: server CPU per 100k spans in its INSERTs and merges`, per100k(String(total)), 'CPU s', 2);
+  bench.record(`${prefix}_server_accounted_cpu_s_per_100k_spans`, `${label}: server CPU per 100k spans in its INSERTs and merges`, per100k(total), 'CPU s', 2);
   bench.record(`${prefix}_server_system_time_share`, `${label}: share of that CPU in the kernel`, whole.reduce((n, r) => n + Number(r.sys), 0) / total, '', 2);
 }
 
