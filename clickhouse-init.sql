@@ -401,3 +401,12 @@ FROM {{database}}.logs_raw
 GROUP BY minute, tenant_id, env, service_name, severity;
 
 ALTER TABLE {{database}}.logs_minute_mv MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER;
+
+-- migration: 0010_fewer_merge_rewrites
+-- The raw tables are written in batches of tens of thousands of rows and read by time range and
+-- trace id, so fewer, wider merges pay: with a merge selector base of 10 instead of 5, a stage of
+-- the peers bench rewrote each spans_raw row 1.86 times instead of 2.59 and each events_raw row 2.23
+-- instead of 4.07-4.74, for 14-27% less server CPU, at the price of more parts waiting to merge.
+ALTER TABLE {{database}}.spans_raw MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{database}}.events_raw MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{database}}.logs_raw MODIFY SETTING merge_selector_base = 10;

@@ -28,6 +28,8 @@ describe('tracehouse migrate', () => {
       assert.match(ddl[0]!.q, /toIntervalDay\(12\)/);
       assert.match(ddl[0]!.q, /PARTITION BY toDate\(start_ts\)/);
       assert.match(ddl[0]!.q, /bloom_filter/);
+      const wider = await (await ch.client.query({ query: "SELECT name FROM system.tables WHERE database = 'migrate_test' AND create_table_query LIKE '%merge_selector_base = 10%' ORDER BY name", format: 'JSONEachRow' })).json<{ name: string }>();
+      assert.deepEqual(wider.map((t) => t.name), ['events_raw', 'logs_raw', 'spans_raw'], 'the raw tables merge wider than the default');
     } finally {
       await ch.close();
     }
