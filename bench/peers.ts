@@ -205,6 +205,10 @@ async function consumerStage(bench: PeerBench, name: string, spans: number, coun
   } finally {
     await consumer.stop();
   }
+  // What merging less often costs: parts a query has to read.
+  for (const p of await query(ch, `SELECT table, count() AS parts FROM system.parts WHERE active AND database = {db:String} GROUP BY table`, { db: database })) {
+    bench.record(`consumer_${key}_server_parts_left_${p.table}`, `(b) ${name}: active parts at the end, ${p.table}`, Number(p.parts), 'parts');
+  }
   // What the stage leaves to merge costs the server later: each pipeline's tables are merged to
   // one part per partition here, so neither's leftover merges run in the other's window.
   const tables = await query(ch, `SELECT name FROM system.tables WHERE database = '${database}' AND engine LIKE '%MergeTree'`);
