@@ -25,6 +25,7 @@ import { decodeTracesJson } from '../services/otlp/json.js';
 import { decodeTracesProtobuf, encodeTracesProtobuf } from '../services/otlp/protobuf.js';
 import { prebuildRequests } from './workload.js';
 import { procStat } from './processes.js';
+import { createTopicsWithLeaders } from '../services/shared/kafka.js';
 
 export type Recorder = (key: string, label: string, value: number, unit: string, digits?: number) => void;
 
@@ -350,7 +351,7 @@ export async function kafkaProduceConsume(record: Recorder, brokers: string, mes
         continue;
       }
       const topic = `bench-${client.name}-${Date.now().toString(36)}`;
-      await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+      await createTopicsWithLeaders(admin, [{ topic, numPartitions: 6 }]);
       let produced = 0;
       let spans = 0;
       let bytes = 0;

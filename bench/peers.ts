@@ -25,6 +25,7 @@ import { load, query, queryNumber, waitStored } from './load.js';
 import type { Recorder } from './micro.js';
 import { ProcessSampler, type ProcessUsage, procStat, startService } from './processes.js';
 import type { PrebuiltRequest } from './workload.js';
+import { createTopicsWithLeaders } from '../services/shared/kafka.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const READY_TIMEOUT_MS = 120_000;
@@ -123,7 +124,7 @@ async function createTopic(brokers: string, topic: string, partitions: number): 
   const admin = new Kafka({ brokers: [brokers], clientId: 'bench-peers', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: partitions }]);
   } finally {
     await admin.disconnect();
   }

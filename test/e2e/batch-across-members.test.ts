@@ -19,6 +19,7 @@ import { encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { parsePending } from '../../services/receivers/kafka/partition-batches.js';
 import { generate } from '../harness/generated-traces.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
+import { createTopicsWithLeaders } from '../../services/shared/kafka.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'dist/services/cli.js');
@@ -67,7 +68,7 @@ describe('a pending batch across members of the group', () => {
   before(async () => {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 2 }]);
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();

@@ -25,6 +25,7 @@ import { generate } from '../harness/generated-traces.js';
 import { freePort } from '../../services/shared/ports.js';
 import { type KafkaBroker, startKafkaBroker } from '../../services/stack/kafka-broker.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
+import { createTopicsWithLeaders } from '../../services/shared/kafka.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'dist/services/cli.js');
@@ -63,7 +64,7 @@ describe('consumers across Kafka broker restarts', () => {
     const kafka = new Kafka({ brokers: [broker.brokers], clientId: 'restart-test', logLevel: 0, retry: { retries: 2, initialRetryTime: 200 } });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 3 }]);
     await admin.disconnect();
 
     const logs: string[] = [];

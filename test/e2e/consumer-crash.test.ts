@@ -19,6 +19,7 @@ import { resolveConfig } from '../../services/config.js';
 import { encodeLogsProtobuf, encodeTracesProtobuf } from '../../services/otlp/protobuf.js';
 import { GENAI_EVENTS_PER_MESSAGE, LOG_LINES_PER_MESSAGE, generate, generateLogs } from '../harness/generated-traces.js';
 import { clickhouseEnv, waitFor } from '../harness/pipeline.js';
+import { createTopicsWithLeaders } from '../../services/shared/kafka.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(ROOT, 'dist/services/cli.js');
@@ -91,7 +92,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
   before(async () => {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }, { topic: logsTopic, numPartitions: 3 }], waitForLeaders: true });
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 6 }, { topic: logsTopic, numPartitions: 3 }]);
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();
