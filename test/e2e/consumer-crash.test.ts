@@ -128,7 +128,7 @@ describe('consumer killed with SIGKILL mid-stream', () => {
     try {
       const q = async (sql: string): Promise<Record<string, string>> => ((await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json()) as Array<Record<string, string>>)[0]!;
       assert.deepEqual(await q(`SELECT count() AS rows, uniqExact(span_id) AS spans FROM ${database}.spans_raw`), { rows: String(SPANS), spans: String(SPANS) });
-      assert.deepEqual(await q(`SELECT count() AS n FROM ${database}.events_raw WHERE operation != ''`), { n: String(events) });
+      assert.deepEqual(await q(`SELECT count() AS n FROM ${database}.events WHERE operation != ''`), { n: String(events) });
       assert.deepEqual(await q(`SELECT count() AS n, uniqExact(trace_id, event_type) AS distinct FROM ${database}.events_raw WHERE operation = ''`), { n: String(LOG_MESSAGES * GENAI_EVENTS_PER_MESSAGE), distinct: String(LOG_MESSAGES * GENAI_EVENTS_PER_MESSAGE) });
       assert.deepEqual(await q(`SELECT count() AS rows, uniqExact(body) AS lines FROM ${database}.logs_raw`), { rows: String(LOG_MESSAGES * LOG_LINES_PER_MESSAGE), lines: String(LOG_MESSAGES * LOG_LINES_PER_MESSAGE) });
       assert.deepEqual(await q(`SELECT sum(records) AS n FROM ${database}.logs_minute`), { n: String(LOG_MESSAGES * LOG_LINES_PER_MESSAGE) });

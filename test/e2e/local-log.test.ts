@@ -120,7 +120,7 @@ describe('the local durable log (tracehouse start without Kafka)', () => {
         assert.equal(await ackedSpans(), traffic.acked.size * 10, 'every span of every acknowledged trace');
         const [rollup] = await q(`SELECT sum(calls) AS calls FROM ${database}.spans_minute WHERE tenant_id = {tenant:String}`);
         assert.equal(Number(rollup!.calls), Number(totals!.rows), 'spans_minute counts each stored span once');
-        const [events] = await q(`SELECT count() AS n, uniqExact(trace_id, span_id, event_type, event_ts) AS distinct_events FROM ${database}.events_raw WHERE tenant_id = {tenant:String}`);
+        const [events] = await q(`SELECT count() AS n, uniqExact(trace_id, span_id, event_type, event_ts) AS distinct_events FROM ${database}.events WHERE tenant_id = {tenant:String}`);
         assert.equal(Number(events!.n), Number(events!.distinct_events), 'no event stored twice');
       } finally {
         await ch.close();

@@ -90,7 +90,7 @@ describe('OpenTelemetry Python SDK -> OTLP/gRPC and OTLP/HTTP -> Kafka -> ClickH
       const traceIds = [...new Set(emitted.records.map((r) => r.trace_id))];
       assert.equal(traceIds.length, 3);
       const db = pipeline.config.exporters.clickhouse.database;
-      const eventsSql = `SELECT event_type, trace_id, span_id, tenant_id, service_name, payload_json, model, tokens_prompt FROM ${db}.events_raw WHERE has({trace_ids: Array(String)}, trace_id) AND event_type LIKE 'gen_ai.%' AND operation = '' ORDER BY event_ts`;
+      const eventsSql = `SELECT event_type, trace_id, span_id, tenant_id, service_name, payload_json, model, tokens_prompt FROM ${db}.events WHERE has({trace_ids: Array(String)}, trace_id) AND event_type LIKE 'gen_ai.%' AND operation = '' ORDER BY event_ts`;
       const logsSql = `SELECT body, severity_number, severity_text, trace_id, span_id, tenant_id, attributes['retry.attempt'] AS attempt, attribute_types['retry.attempt'] AS attempt_type, scope_name FROM ${db}.logs_raw WHERE has({trace_ids: Array(String)}, trace_id) ORDER BY timestamp`;
       type EventRow = { event_type: string; trace_id: string; span_id: string; tenant_id: string; service_name: string; payload_json: string; model: string; tokens_prompt: string };
       type LogRow = { body: string; severity_number: number; severity_text: string; trace_id: string; span_id: string; tenant_id: string; attempt: string; attempt_type: string; scope_name: string };
@@ -106,7 +106,7 @@ describe('OpenTelemetry Python SDK -> OTLP/gRPC and OTLP/HTTP -> Kafka -> ClickH
       logs = await pipeline.query<LogRow>(logsSql, { trace_ids: traceIds });
       const wantEvents = emitted.records.filter((r) => r.kind !== 'log');
       const wantLogs = emitted.records.filter((r) => r.kind === 'log');
-      assert.equal(events.length, wantEvents.length, 'each GenAI event stored once, in events_raw');
+      assert.equal(events.length, wantEvents.length, 'each GenAI event stored once, in events_raw, and read through the events view');
       assert.equal(logs.length, wantLogs.length, 'each log line stored once, in logs_raw');
       wantEvents.forEach((want, i) => {
         const got = events[i]!;

@@ -78,7 +78,7 @@ describe('redaction processor (SDK -> receiver -> Kafka -> ClickHouse)', () => {
     await waitFor(
       async () => {
         rows = await pipeline.query(`SELECT attributes FROM ${db}.spans_raw WHERE span_id = {id:String}`, { id: spanId });
-        events = await pipeline.query(`SELECT payload_json FROM ${db}.events_raw WHERE span_id = {id:String}`, { id: spanId });
+        events = await pipeline.query(`SELECT payload_json FROM ${db}.events WHERE span_id = {id:String}`, { id: spanId });
         return rows.length > 0 && events.length > 0;
       },
       30_000,

@@ -43,8 +43,9 @@ function trickyRows(): NormalizedRows {
     resourceSpans: [{ resource: { ...emptyResource(), attributes: [kv('service.name', 'svc')] }, scopeSpans: [{ scope: emptyScope(), spans: [span], schemaUrl: '' }], schemaUrl: '' }],
   });
   assert.equal(rows.spans.length, 1);
-  assert.ok(rows.events.length >= 1);
+  assert.equal(rows.events.length, 0, 'span events are nested in the span row only');
   const base = rows.spans[0]!;
+  assert.equal(base.events[0]!.tokens_completion, 3, 'a span event keeps the usage it reported');
   const tricky: SpanRow = {
     ...base,
     tenant_id: 'tenant-é',
@@ -66,14 +67,35 @@ function trickyRows(): NormalizedRows {
     attribute_types: { long: 'int', [TRICKY]: '{"arrayValue":{"values":[{"doubleValue":1.5}]}}' },
     scope_attributes: { [TRICKY]: LONG },
     scope_schema_url: 'https://opentelemetry.io/schemas/1.37.0',
-    events: [...base.events, { time: 1n, name: TRICKY, attributes: { [TRICKY]: LONG }, attribute_types: { [TRICKY]: 'bool' }, dropped_attributes_count: 2 ** 31 }],
+    events: [
+      ...base.events,
+      { time: 1n, name: TRICKY, attributes: { [TRICKY]: LONG }, attribute_types: { [TRICKY]: 'bool' }, dropped_attributes_count: 2 ** 31, model: TRICKY, tool_name: LONG, tokens_prompt: 2 ** 40, tokens_completion: 2 ** 32 + 1, tokens_total: 2 ** 40 + 2 ** 32 + 1, cost_usd: 1234.5 },
+    ],
     links: [
       { trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), trace_state: 'k=v', attributes: { [TRICKY]: LONG }, attribute_types: {}, dropped_attributes_count: 1, flags: 0x301 },
       { trace_id: '01'.repeat(16), span_id: '02'.repeat(8), trace_state: '', attributes: {}, attribute_types: { n: 'int' }, dropped_attributes_count: 0, flags: 0 },
     ],
   };
   const plain: SpanRow = { ...base, span_id: 'c7ad6b7169203332', resource_attributes: {}, attributes: {}, cost_usd: 0.0000000001, end_ts: 9_223_372_036_854_775_807n };
-  const event: EventRow = { ...rows.events[0]!, payload_json: `{"text":${JSON.stringify(TRICKY + LONG)}}`, cost_usd: 0.5, tokens_total: 2 ** 40 };
+  // events_raw holds GenAI events received as log records: no span name.
+  const event: EventRow = {
+    event_ts: start + 7n,
+    event_type: 'gen_ai.choice',
+    tenant_id: 'tenant-é',
+    env: 'unknown',
+    service_name: TRICKY,
+    trace_id: span.traceId,
+    span_id: span.spanId,
+    operation: '',
+    payload_json: `{"text":${JSON.stringify(TRICKY + LONG)}}`,
+    model: 'gpt-4o',
+    tool_name: TRICKY,
+    tokens_prompt: 999_999_999_999,
+    tokens_completion: 2 ** 32 + 7,
+    tokens_total: 2 ** 40,
+    cost_usd: 0.5,
+    normalizer_version: base.normalizer_version,
+  };
   return { spans: [tricky, plain], events: [event], logs: [] };
 }
 

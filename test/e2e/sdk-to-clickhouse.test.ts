@@ -102,10 +102,18 @@ describe('SDK -> receiver -> Kafka -> consumer -> ClickHouse', () => {
     assert.deepEqual(agents.map((a) => [a.agent_name, a.user_id]), [0, 1, 2].map(() => ['research_assistant', 'user-7']));
     assert.deepEqual(agents.map((a) => a.workflow_id).sort(), ['wf-0', 'wf-1', 'wf-2']);
 
-    // events_raw is written right after spans_raw in the same flush.
-    await waitFor(async () => (await pipeline.query(`SELECT 1 FROM ${db}.events_raw WHERE tenant_id = {tenant:String}`, { tenant })).length >= 6, 10_000, 'events');
-    const events = await pipeline.query<{ event_type: string; n: string }>(`SELECT event_type, count() AS n FROM ${db}.events_raw WHERE tenant_id = {tenant:String} GROUP BY event_type ORDER BY event_type`, { tenant });
-    assert.deepEqual(events, [{ event_type: 'exception', n: '3' }, { event_type: 'gen_ai.choice', n: '3' }]);
+    // Span events are stored in their span's row; the events view reads them as rows, with the
+    // span's model and tool where an event names none of its own.
+    const events = await pipeline.query<Record<string, unknown>>(
+      `SELECT event_type, count() AS n, groupUniqArray(operation) AS operations, groupUniqArray(model) AS models, groupUniqArray(tool_name) AS tools,
+              groupUniqArray(JSONExtractString(payload_json, 'exception.message')) AS messages, groupUniqArray(JSONExtractString(payload_json, 'gen_ai.choice.index')) AS indexes
+       FROM ${db}.events WHERE tenant_id = {tenant:String} GROUP BY event_type ORDER BY event_type`,
+      { tenant },
+    );
+    assert.deepEqual(events, [
+      { event_type: 'exception', n: '3', operations: ['execute_tool web_search'], models: [''], tools: ['web_search'], messages: ['search backend timed out after 3000 ms'], indexes: [''] },
+      { event_type: 'gen_ai.choice', n: '3', operations: ['chat gpt-4o'], models: ['gpt-4o-2024-08-06'], tools: [''], messages: [''], indexes: ['0'] },
+    ]);
 
     const llm = await pipeline.query<Record<string, string>>(`SELECT model, sum(calls) AS calls, sum(tokens_prompt) AS tp, toString(sum(cost_usd)) AS cost FROM ${db}.llm_minute WHERE tenant_id = {tenant:String} GROUP BY model ORDER BY model`, { tenant });
     const raw = await pipeline.query<Record<string, string>>(`SELECT model, count() AS calls, sum(tokens_prompt) AS tp, toString(sum(toDecimal128(cost_usd, 10))) AS cost FROM ${db}.spans_raw WHERE tenant_id = {tenant:String} AND gen_ai_operation = 'chat' GROUP BY model ORDER BY model`, { tenant });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { RowEncodingError } from '../../services/exporters/clickhouse/binary-writer.js';
 import { eventRows, logRows, spanRows } from '../../services/exporters/clickhouse/row-format.js';
 import { encodedRows } from '../../services/exporters/clickhouse/telemetry-sink.js';
-import { type NormalizedRows, Normalizer, mergeRows } from '../../services/processors/genai/rows.js';
+import { type NormalizedRows, Normalizer, mergeRows, rowCount } from '../../services/processors/genai/rows.js';
 import { generate, generateLogs, kv } from '../harness/generated-traces.js';
 
 const normalizer = new Normalizer({ tenancy: { tenant: 'default', env: 'unknown' }, contentMaxBytes: 1 << 20, noContentTenants: [], prices: [] });
@@ -30,7 +30,8 @@ describe('column chunks', () => {
     const all = mergeRows(parts);
     assert.ok(all.spans.some((s) => s.links.length > 0) && all.spans.some((s) => s.events.length > 1) && all.logs.length > 0 && all.events.length > 0);
     const joined = encodedRows.merge(parts.map((m) => encodedRows.prepare(m)));
-    assert.equal(joined.rows, all.spans.length + all.events.length + all.logs.length);
+    assert.equal(joined.rows, rowCount(all));
+    assert.ok(rowCount(all) > all.spans.length + all.events.length + all.logs.length, 'a span weighs its nested events too');
     assert.equal(joined.spans.length, parts.filter((m) => m.spans.length > 0).length, 'one chunk per message that has spans');
     assert.deepEqual(spanRows.body(joined.spans).body, spanRows.body([spanRows.chunk(all.spans)]).body);
     assert.deepEqual(eventRows.body(joined.events).body, eventRows.body([eventRows.chunk(all.events)]).body);

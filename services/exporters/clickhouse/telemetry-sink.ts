@@ -4,7 +4,7 @@
 import type { BatchSink } from '../../component/component.js';
 import type { Logger } from '../../shared/log.js';
 import type { Registry } from '../../shared/metrics.js';
-import type { NormalizedRows } from '../../processors/genai/rows.js';
+import { type NormalizedRows, rowCount } from '../../processors/genai/rows.js';
 import type { ClickHouseHandle } from '../../shared/clickhouse/client.js';
 import { classifyInsertError } from './errors.js';
 import { type ColumnChunk, eventRows, logRows, spanRows } from './row-format.js';
@@ -14,6 +14,7 @@ export interface EncodedRows {
   spans: ColumnChunk[];
   events: ColumnChunk[];
   logs: ColumnChunk[];
+  /** The batch weight of the rows (rowCount). */
   rows: number;
   /** Per tenant, the newest span start time (ns) among the spans: the watermark gauge's. */
   newest: Array<[tenant: string, startNs: bigint]>;
@@ -28,7 +29,7 @@ function prepare(rows: NormalizedRows): EncodedRows {
     spans: rows.spans.length > 0 ? [spanRows.chunk(rows.spans)] : NO_CHUNKS,
     events: rows.events.length > 0 ? [eventRows.chunk(rows.events)] : NO_CHUNKS,
     logs: rows.logs.length > 0 ? [logRows.chunk(rows.logs)] : NO_CHUNKS,
-    rows: rows.spans.length + rows.events.length + rows.logs.length,
+    rows: rowCount(rows),
     newest: [...newest],
   };
 }

@@ -1,7 +1,7 @@
-// The genai processor: maps traces to spans_raw / events_raw rows with the GenAI conventions of
-// every dialect normalized, tenancy, cost and the content policy applied, and logs to logs_raw rows
-// and GenAI event rows (rows.ts). In a Kafka receiver's pipeline it is the decode step of the
-// exactly-once batches.
+// The genai processor: maps traces to spans_raw rows (their events nested) with the GenAI
+// conventions of every dialect normalized, tenancy, cost and the content policy applied, and logs to
+// logs_raw rows and events_raw rows for GenAI events (rows.ts). In a Kafka receiver's pipeline it
+// is the decode step of the exactly-once batches.
 import { STATELESS, type LogsConsumer, type ProcessorFactory, type RowsConsumer, type TracesConsumer } from '../../component/component.js';
 import { attributesProcessorFactory } from '../attributes.js';
 import { type GenAiConfig, parseGenAiConfig } from './config.js';

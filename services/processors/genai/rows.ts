@@ -1,7 +1,7 @@
-// Maps decoded OTLP spans to rows of telemetry.spans_raw and their events to telemetry.events_raw,
-// and log records to telemetry.logs_raw, or to events_raw when they are GenAI events (gen_ai.*
-// event names: prompts, choices, inference details): GenAI columns, cost and content policy
-// applied. Shared by the consumer and the direct path, so both write exactly the same rows.
+// Maps decoded OTLP spans to rows of telemetry.spans_raw, their events nested in the row, and log
+// records to telemetry.logs_raw, or to events_raw when they are GenAI events (gen_ai.* event names:
+// prompts, choices, inference details): GenAI columns, cost and content policy applied. Shared by
+// the consumer and the direct path, so both write exactly the same rows.
 import { type KeyValue, type LogRecord, type LogsData, type Resource, type Span, type TracesData, eventNameOf } from '../../otlp/model.js';
 import { type TenancyDefaults, anyValueToString, attributeTypes, attributesToMap, resolveTenancy } from '../../otlp/attributes.js';
 import { type ContentOutcome, type ContentPolicy, applyContentPolicy } from './content.js';
@@ -56,8 +56,18 @@ export interface SpanRow extends Omit<GenAiFields, 'reported_cost_usd' | 'reques
   normalizer_version: number;
 }
 
+/** What an event reports of its own model call or tool; most events report nothing ('' and 0). */
+export interface EventUsage {
+  model: string;
+  tool_name: string;
+  tokens_prompt: number;
+  tokens_completion: number;
+  tokens_total: number;
+  cost_usd: number;
+}
+
 /** A span event as spans_raw nests it (events.*), attributes under the content policy. */
-export interface NestedEvent {
+export interface NestedEvent extends EventUsage {
   time: bigint;
   name: string;
   attributes: Record<string, string>;
@@ -76,8 +86,8 @@ export interface NestedLink {
   flags: number;
 }
 
-/** One row of telemetry.events_raw. */
-export interface EventRow {
+/** One row of telemetry.events_raw: a GenAI event received as a log record. */
+export interface EventRow extends EventUsage {
   event_ts: bigint;
   event_type: string;
   tenant_id: string;
@@ -87,12 +97,6 @@ export interface EventRow {
   span_id: string;
   operation: string;
   payload_json: string;
-  model: string;
-  tool_name: string;
-  tokens_prompt: number;
-  tokens_completion: number;
-  tokens_total: number;
-  cost_usd: number;
   normalizer_version: number;
 }
 
@@ -167,6 +171,13 @@ function dayOf(nanos: bigint): string {
 
 /** Keys an event payload needs for its own usage columns; most events carry none. */
 const EVENT_USAGE_KEY = /^(gen_ai\.|llm\.|ai\.|tokens\.|cost\.|model$|tool_name$)/;
+const NO_USAGE: EventUsage = { model: '', tool_name: '', tokens_prompt: 0, tokens_completion: 0, tokens_total: 0, cost_usd: 0 };
+
+function eventUsage(payload: Record<string, string>): EventUsage {
+  if (!Object.keys(payload).some((k) => EVENT_USAGE_KEY.test(k))) return NO_USAGE;
+  const u = genAiFields(payload, 0, '');
+  return { model: u.model, tool_name: u.tool_name, tokens_prompt: u.tokens_prompt, tokens_completion: u.tokens_completion, tokens_total: u.tokens_total, cost_usd: u.reported_cost_usd ?? 0 };
+}
 
 /** The largest instant DateTime64(9) holds (2262-04-11); later timestamps are clamped to it. */
 const MAX_TIMESTAMP_NS = 2n ** 63n - 1n;
@@ -236,7 +247,6 @@ export class Normalizer {
 
   normalize(data: TracesData): NormalizedRows {
     const spans: SpanRow[] = [];
-    const events: EventRow[] = [];
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     for (const rs of data.resourceSpans) {
       const { tenant, env, serviceName, attributes: resourceAttributes, types: resourceTypes, policy } = this.resourceContext(rs.resource);
@@ -316,26 +326,13 @@ export class Normalizer {
           for (const event of span.events) {
             const payload = attributesToMap(event.attributes);
             applyContentPolicy(payload, policy, outcome, event.name);
-            const usage = Object.keys(payload).some((k) => EVENT_USAGE_KEY.test(k)) ? genAiFields(payload, 0, '') : null;
-            const eventTs = event.timeUnixNano === 0n || event.timeUnixNano > MAX_TIMESTAMP_NS ? start : event.timeUnixNano;
-            row.events.push({ time: eventTs, name: event.name, attributes: payload, attribute_types: attributeTypes(event.attributes, payload), dropped_attributes_count: event.droppedAttributesCount });
-            events.push({
-              event_ts: eventTs,
-              event_type: event.name,
-              tenant_id: tenant,
-              env,
-              service_name: serviceName,
-              trace_id: span.traceId,
-              span_id: span.spanId,
-              operation: span.name,
-              payload_json: JSON.stringify(payload),
-              model: usage?.model || row.model,
-              tool_name: usage?.tool_name || row.tool_name,
-              tokens_prompt: usage?.tokens_prompt ?? 0,
-              tokens_completion: usage?.tokens_completion ?? 0,
-              tokens_total: usage?.tokens_total ?? 0,
-              cost_usd: usage?.reported_cost_usd ?? 0,
-              normalizer_version: NORMALIZER_VERSION,
+            row.events.push({
+              time: event.timeUnixNano === 0n || event.timeUnixNano > MAX_TIMESTAMP_NS ? start : event.timeUnixNano,
+              name: event.name,
+              attributes: payload,
+              attribute_types: attributeTypes(event.attributes, payload),
+              dropped_attributes_count: event.droppedAttributesCount,
+              ...eventUsage(payload),
             });
           }
           row.content_truncated = outcome.truncated ? 1 : 0;
@@ -344,7 +341,7 @@ export class Normalizer {
         }
       }
     }
-    return { spans, events, logs: [] };
+    return { spans, events: [], logs: [] };
   }
 
   /** Log records to logs_raw rows, and GenAI events among them to events_raw rows. */
@@ -403,11 +400,10 @@ export class Normalizer {
     return { spans: [], events, logs };
   }
 
-  /** A GenAI event record as events_raw keeps span events: its attributes and body as the payload, under the content policy. */
+  /** A GenAI event record as an events_raw row: its attributes and body as the payload, under the content policy. */
   private genAiEvent(record: LogRecord, eventName: string, timestamp: bigint, resource: ResourceContext, outcome: ContentOutcome): EventRow {
     const payload = eventPayload(record);
     applyContentPolicy(payload, resource.policy, outcome, eventName);
-    const usage = Object.keys(payload).some((k) => EVENT_USAGE_KEY.test(k)) ? genAiFields(payload, 0, '') : null;
     return {
       event_ts: timestamp,
       event_type: eventName,
@@ -418,12 +414,7 @@ export class Normalizer {
       span_id: record.spanId,
       operation: '',
       payload_json: JSON.stringify(payload),
-      model: usage?.model ?? '',
-      tool_name: usage?.tool_name ?? '',
-      tokens_prompt: usage?.tokens_prompt ?? 0,
-      tokens_completion: usage?.tokens_completion ?? 0,
-      tokens_total: usage?.tokens_total ?? 0,
-      cost_usd: usage?.reported_cost_usd ?? 0,
+      ...eventUsage(payload),
       normalizer_version: NORMALIZER_VERSION,
     };
   }
@@ -435,7 +426,12 @@ export function mergeRows(items: NormalizedRows[]): NormalizedRows {
   return { spans: items.flatMap((i) => i.spans), events: items.flatMap((i) => i.events), logs: items.flatMap((i) => i.logs) };
 }
 
-/** Batch weight of some rows: what batch size limits count. */
+/**
+ * Batch weight of some rows: what batch size limits count. A span weighs one plus its events,
+ * which it carries nested: the limit bounds a batch's bytes as much as its rows.
+ */
 export function rowCount(rows: NormalizedRows): number {
-  return rows.spans.length + rows.events.length + rows.logs.length;
+  let n = rows.events.length + rows.logs.length;
+  for (const s of rows.spans) n += 1 + s.events.length;
+  return n;
 }
