@@ -38,6 +38,26 @@ describe('column chunks', () => {
     assert.deepEqual(logRows.body(joined.logs).body, logRows.body([logRows.chunk(all.logs)]).body);
   });
 
+  it('encode a map many rows share (their resource\'s, their scope\'s) as each row\'s own copy of it', () => {
+    const spans = Array.from({ length: 10 }, () => mergeRows(messages()).spans).flat();
+    assert.ok(spans[0]!.resource_attributes === spans[1]!.resource_attributes && Object.keys(spans[0]!.resource_attributes).length > 0, 'rows share their resource map');
+    const copy = (m: Record<string, string>): Record<string, string> => ({ ...m });
+    const copies = spans.map((s) => ({
+      ...s,
+      resource_attributes: copy(s.resource_attributes),
+      resource_attribute_types: copy(s.resource_attribute_types),
+      scope_attributes: copy(s.scope_attributes),
+      scope_attribute_types: copy(s.scope_attribute_types),
+      attribute_types: copy(s.attribute_types),
+      events: s.events.map((e) => ({ ...e, attributes: copy(e.attributes), attribute_types: copy(e.attribute_types) })),
+    }));
+    const expected = spanRows.body([spanRows.chunk(copies)]).body;
+    assert.deepEqual(spanRows.body([spanRows.chunk(spans)]).body, expected);
+    // Cut inside a resource's rows: the second chunk does not point back into the first.
+    const cut = 3;
+    assert.deepEqual(spanRows.body([spanRows.chunk(spans.slice(0, cut)), spanRows.chunk(spans.slice(cut))]).body, expected);
+  });
+
   it('keep their bytes while the writers go on, past the end of their arenas', () => {
     const parts = messages();
     const chunk = spanRows.chunk(parts[0]!.spans);

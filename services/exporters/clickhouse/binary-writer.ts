@@ -77,6 +77,16 @@ export class BinaryWriter {
     return this.pos;
   }
 
+  /** Appends again the bytes written at [from, to) of the current piece (positions relative to its start). */
+  repeat(from: number, to: number): void {
+    const n = to - from;
+    this.ensure(n);
+    const at = this.start + from;
+    if (n >= NATIVE_COPY_MIN_BYTES) this.buf.copyWithin(this.pos, at, at + n);
+    else for (let i = 0; i < n; i++) this.buf[this.pos + i] = this.buf[at + i]!;
+    this.pos += n;
+  }
+
   /** Copies the current piece to `target` at `at`; returns the position after it. */
   copyTo(target: Buffer, at: number): number {
     return copyBytes(this.buf, this.start, this.pos, target, at);

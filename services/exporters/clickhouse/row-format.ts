@@ -79,14 +79,27 @@ class MapColumn implements Column, Reusable {
   private readonly keys = new BinaryWriter(4096);
   private readonly values = new BinaryWriter(4096);
   private entries = 0;
+  /** The map put last and where its entries are in this chunk: rows of one resource or scope share their maps. */
+  private last: StringMap | null = null;
+  private readonly lastAt = new Float64Array(5);
   constructor(readonly name: string) {}
   reset(): void {
     this.offsets.reset();
     this.keys.reset();
     this.values.reset();
     this.entries = 0;
+    this.last = null;
   }
   put(m: StringMap): void {
+    const at = this.lastAt;
+    if (m === this.last) {
+      this.keys.repeat(at[0]!, at[1]!);
+      this.values.repeat(at[2]!, at[3]!);
+      this.offsets.uint64((this.entries += at[4]!));
+      return;
+    }
+    const keysFrom = this.keys.length;
+    const valuesFrom = this.values.length;
     // for-in, not Object.keys: no array per map per row for the garbage collector.
     let n = 0;
     for (const k in m) {
@@ -95,6 +108,12 @@ class MapColumn implements Column, Reusable {
       n++;
     }
     this.offsets.uint64((this.entries += n));
+    this.last = m;
+    at[0] = keysFrom;
+    at[1] = this.keys.length;
+    at[2] = valuesFrom;
+    at[3] = this.values.length;
+    at[4] = n;
   }
   get writers(): BinaryWriter[] {
     return [this.offsets, this.keys, this.values];
@@ -128,6 +147,8 @@ class Table<Row> {
   /** Every part's writer in block order (a Nested column's offsets appear once per subcolumn). */
   private readonly writers: BinaryWriter[];
   private readonly offsets: boolean[];
+  /** Per part, an earlier part written by the same writer (a Nested column's offsets), else -1: rebased once, copied after. */
+  private readonly sameAs: Int32Array;
   /** Per part the arena its writer writes in, as the last chunk saw them. */
   private arenas: Buffer[] = [];
   readonly columnNames: string[];
@@ -147,6 +168,8 @@ class Table<Row> {
     this.partCounts = columns.map((c) => c.writers.length);
     this.writers = columns.flatMap((c) => c.writers);
     this.offsets = columns.flatMap((c) => c.offsetStreams);
+    this.sameAs = Int32Array.from(this.writers, (w) => this.writers.indexOf(w));
+    for (let p = 0; p < this.sameAs.length; p++) if (this.sameAs[p] === p) this.sameAs[p] = -1;
   }
 
   /** Encodes rows into one chunk: their bytes stay in the writers' arenas, where the next chunk's follow them. */
@@ -206,6 +229,8 @@ class Table<Row> {
     const runArena: Array<Buffer | undefined> = new Array(parts);
     const runFrom = new Float64Array(parts);
     const runTo = new Float64Array(parts);
+    const rebasedAt = new Float64Array(parts);
+    const sameAs = this.sameAs;
     for (const c of chunks) {
       for (let p = 0; p < parts; p++) {
         const from = c.bounds[2 * p]!;
@@ -213,7 +238,14 @@ class Table<Row> {
         if (from === to) continue;
         const arena = c.arenas[p]!;
         if (this.offsets[p]) {
-          base[p] = rebase(arena, from, to, base[p]!, outView, cursor[p]!);
+          const q = sameAs[p]!;
+          if (q >= 0) {
+            copyBytes(out, rebasedAt[q]!, rebasedAt[q]! + (to - from), out, cursor[p]!);
+            base[p] = base[q]!;
+          } else {
+            rebasedAt[p] = cursor[p]!;
+            base[p] = rebase(arena, from, to, base[p]!, outView, cursor[p]!);
+          }
           cursor[p] += to - from;
         } else if (arena === runArena[p] && from === runTo[p]) {
           runTo[p] = to;
