@@ -5,9 +5,9 @@ declare module 'lz4js' {
   export function compressBound(n: number): number;
   /** Compresses src[sIndex, sIndex + sLength) into dst from 0; returns the bytes written (0: incompressible). */
   export function compressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, hashTable: Uint32Array): number;
-  /** Decompresses the block src[sIndex, sIndex + sLength) into dst from dIndex; returns the end index in dst. */
-  export function decompressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, dIndex: number): number;
-  const lz4: { decompress: typeof decompress; compressBound: typeof compressBound; compressBlock: typeof compressBlock; decompressBlock: typeof decompressBlock };
+  /** src as one lz4 frame (lz4js' own framing). */
+  export function compress(src: Uint8Array): Uint8Array;
+  const lz4: { decompress: typeof decompress; compress: typeof compress; compressBound: typeof compressBound; compressBlock: typeof compressBlock };
   export default lz4;
 }
 

@@ -59,6 +59,68 @@ function lz4Frame(src: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Below this many bytes a copy loop beats a call into copyWithin or set. */
+const LZ4_NATIVE_COPY_MIN_BYTES = 32;
+
+function corruptBlock(): never {
+  throw new Error('lz4: corrupt block');
+}
+
+/**
+ * Decodes one lz4 block into dst; returns its length. lz4js' decoder copies byte by byte; long
+ * literal runs and matches go through set and copyWithin here (a repeating match in doubling copies).
+ */
+function lz4DecompressBlock(src: Uint8Array, from: number, size: number, dst: Uint8Array): number {
+  const end = from + size;
+  let s = from;
+  let d = 0;
+  while (s < end) {
+    const token = src[s++]!;
+    let literals = token >>> 4;
+    if (literals === 15) {
+      let b: number;
+      do {
+        if (s >= end) corruptBlock();
+        b = src[s++]!;
+        literals += b;
+      } while (b === 255);
+    }
+    if (s + literals > end || d + literals > dst.length) corruptBlock();
+    if (literals >= LZ4_NATIVE_COPY_MIN_BYTES) {
+      dst.set(src.subarray(s, s + literals), d);
+      d += literals;
+      s += literals;
+    } else for (const stop = s + literals; s < stop; ) dst[d++] = src[s++]!;
+    if (s === end) break;
+    if (s + 2 > end) corruptBlock();
+    const offset = src[s]! | (src[s + 1]! << 8);
+    s += 2;
+    let length = token & 15;
+    if (length === 15) {
+      let b: number;
+      do {
+        if (s >= end) corruptBlock();
+        b = src[s++]!;
+        length += b;
+      } while (b === 255);
+    }
+    length += 4;
+    const m = d - offset;
+    if (offset === 0 || m < 0 || d + length > dst.length) corruptBlock();
+    if (length < LZ4_NATIVE_COPY_MIN_BYTES) for (let i = m, stop = d + length; d < stop; ) dst[d++] = dst[i++]!;
+    else {
+      // dst[m, d) repeats with period `offset`: copying all of it keeps the phase, and doubles it.
+      while (length > 0) {
+        const n = Math.min(length, d - m);
+        dst.copyWithin(d, m, m + n);
+        d += n;
+        length -= n;
+      }
+    }
+  }
+  return d;
+}
+
 function lz4Unframe(src: Buffer): Buffer {
   if (src.length < 7 || src.readUInt32LE(0) !== LZ4_MAGIC) throw new Error('lz4: not an lz4 frame');
   const flg = src[4]!;
@@ -76,7 +138,7 @@ function lz4Unframe(src: Buffer): Buffer {
     if ((word & LZ4_UNCOMPRESSED) !== 0) parts.push(Buffer.from(src.subarray(at, at + size)));
     else {
       lz4Block ??= new Uint8Array(LZ4_BLOCK_BYTES);
-      parts.push(Buffer.from(lz4Block.subarray(0, lz4.decompressBlock(src, lz4Block, at, size, 0))));
+      parts.push(Buffer.from(lz4Block.subarray(0, lz4DecompressBlock(src, at, size, lz4Block))));
     }
     at += size + (blockChecksums ? 4 : 0);
   }

@@ -30,6 +30,25 @@ describe('kafka codecs (snappy, lz4, zstd) registered into kafkajs', () => {
     assert.ok(Buffer.from(lz4.decompress(framed)).equals(repetitive), 'another lz4 reader reads the frame');
   });
 
+  it('reads lz4 blocks of every kind of run: short and long literals, matches overlapping themselves at any period', async () => {
+    const codec = CompressionCodecs[CompressionTypes.LZ4]();
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < 400; i++) {
+      const period = 1 + (i % 37);
+      const unit = randomBytes(period);
+      pieces.push(Buffer.concat(Array.from({ length: 1 + ((i * 7) % 90) }, () => unit)), randomBytes(i % 50));
+    }
+    const mixed = Buffer.concat(pieces);
+    const framed = await codec.compress({ buffer: mixed });
+    assert.ok(framed.length < mixed.length / 2, 'runs were matched');
+    assert.ok((await codec.decompress(framed)).equals(mixed));
+    assert.ok((await codec.decompress(Buffer.from(lz4.compress(mixed)))).equals(mixed), "lz4js' own frames");
+    // A match reaching before the block's start: an error, not bytes from elsewhere.
+    const block = Buffer.from([0x10, 0x61, 0x05, 0x00]); // one literal 'a', then a match 5 bytes back
+    const corrupt = Buffer.concat([Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x70, 0x00]), Buffer.from([block.length, 0, 0, 0]), block, Buffer.alloc(4)]);
+    await assert.rejects(codec.decompress(corrupt), /lz4: corrupt block/);
+  });
+
   it('reads snappy in the xerial framing of the Java client, and zstd; refuses to write zstd', async () => {
     const header = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
     const blocks = [repetitive.subarray(0, 32_768), repetitive.subarray(32_768, 70_000)].map((b) => {

@@ -93,6 +93,7 @@ export class PriceTable {
 
   /** The configured price in force for `model` on `date` (YYYY-MM-DD), if any. */
   configured(model: string, date: string): ModelPrice | undefined {
+    if (this.byKey.size === 0) return undefined;
     const rows = this.byKey.get(modelKey(model));
     if (!rows) return undefined;
     let found: ModelPrice | undefined;
